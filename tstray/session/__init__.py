@@ -1,0 +1,1 @@
+"""The token lifecycle: one session, its states, and the refresh loop."""
