@@ -49,6 +49,14 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class DemoSettings:
+    """The built-in demo sign-in service (``tstray --demo``)."""
+
+    access_lifetime_s: int = 120
+    rotating: bool = False
+
+
+@dataclass(frozen=True)
 class ConfigProblem:
     """One wrong value in the config file, in words a user can act on."""
 
@@ -70,6 +78,7 @@ class Config:
 
     tradestation: TradeStationSettings = field(default_factory=TradeStationSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
     file: Path | None = None
     problems: tuple[ConfigProblem, ...] = ()
 
@@ -182,6 +191,25 @@ def _read_server(reader: _Reader) -> ServerSettings:
     )
 
 
+def _read_demo(reader: _Reader) -> DemoSettings:
+    d = DemoSettings()
+
+    def is_lifetime(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 10 <= value <= 3600
+
+    return DemoSettings(
+        access_lifetime_s=reader.get(
+            "access_lifetime_s",
+            d.access_lifetime_s,
+            "a whole number of seconds from 10 to 3600",
+            is_lifetime,
+        ),
+        rotating=reader.get(
+            "rotating", d.rotating, "true or false", lambda v: isinstance(v, bool)
+        ),
+    )
+
+
 def _table(
     document: Mapping[str, Any], name: str, file: Path, problems: list[ConfigProblem]
 ) -> Mapping[str, Any]:
@@ -212,10 +240,12 @@ def load_config(file: Path) -> Config:
     problems: list[ConfigProblem] = []
     ts_reader = _Reader(file, "tradestation", _table(document, "tradestation", file, problems))
     server_reader = _Reader(file, "server", _table(document, "server", file, problems))
+    demo_reader = _Reader(file, "demo", _table(document, "demo", file, problems))
     tradestation = _read_tradestation(ts_reader)
     server = _read_server(server_reader)
-    problems += ts_reader.problems + server_reader.problems
-    return Config(tradestation, server, file, tuple(problems))
+    demo = _read_demo(demo_reader)
+    problems += ts_reader.problems + server_reader.problems + demo_reader.problems
+    return Config(tradestation, server, demo, file, tuple(problems))
 
 
 def with_client_id(config: Config, client_id: str) -> Config:

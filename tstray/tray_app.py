@@ -1,0 +1,259 @@
+"""The user's side of the app: turns tray clicks, menu choices, notification
+clicks and hand-overs from a second start into actions on the services, and
+session changes into icon, tooltip and notifications.
+
+Widgets live in ``tstray.ui``; this module only connects them. It never logs
+a token and never blocks the event loop: every service call is a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QDialog, QMessageBox
+
+from tstray.config import with_client_id
+from tstray.config_writer import set_value
+from tstray.oauth.authorize import SignInCancelledError, SignInFailedError
+from tstray.oauth.errors import TokenEndpointError
+from tstray.oauth.tokens import utc_now
+from tstray.session.state import SessionSnapshot
+from tstray.signin.flow import SignInAlreadyOpenError, SignInFlow
+from tstray.signin.launcher import SignInWindowError, run_sign_in_window
+from tstray.storage.keyring_store import StoreError
+from tstray.ui.first_run import FirstRunDialog
+from tstray.ui.notifications import Notice, NotificationPolicy, Notifier
+from tstray.ui.status_dialog import StatusDialog
+from tstray.ui.tray import TrayController
+
+if TYPE_CHECKING:
+    from tstray.app import Services
+
+log = logging.getLogger(__name__)
+
+
+class TrayApp(QObject):
+    """Connects the tray, dialogs and notifications to the services.
+
+    Signals:
+        snapshot_changed(object): a new ``SessionSnapshot``, delivered on the
+            GUI thread.
+    """
+
+    snapshot_changed = Signal(object)
+
+    def __init__(self, services: Services, quit_event: asyncio.Event) -> None:
+        super().__init__()
+        self._services = services
+        self._quit_event = quit_event
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._previous = SessionSnapshot()
+        self._status_dialog: StatusDialog | None = None
+        self._first_run: FirstRunDialog | None = None
+
+        self._tray = TrayController(utc_now)
+        self._notifier = Notifier(self._tray.tray_icon)
+        self._policy = NotificationPolicy()
+        # One timer for notices that time alone makes due ("still failing").
+        self._policy_timer = QTimer(self)
+        self._policy_timer.setSingleShot(True)
+        self._policy_timer.timeout.connect(self.on_policy_timer_timeout)
+
+        self._tray.sign_in_requested.connect(self.request_sign_in)
+        self._tray.copy_token_requested.connect(self.on_copy_token_requested)
+        self._tray.status_requested.connect(self.on_status_requested)
+        self._tray.sign_out_requested.connect(self.on_sign_out_requested)
+        self._tray.quit_requested.connect(self._quit_event.set)
+        self._notifier.sign_in_clicked.connect(self.request_sign_in)
+        self.snapshot_changed.connect(self.on_snapshot_changed)
+
+        self._flow = self._make_flow()
+
+    def _make_flow(self) -> SignInFlow:
+        services = self._services
+        profile = services.profile
+        return SignInFlow(
+            services.config.tradestation,
+            services.token_client,
+            lambda url, redirect: run_sign_in_window(
+                url,
+                redirect,
+                profile.paths.web_profile_dir,
+                f"tstray-{profile.name}",
+                title="Sign in to TradeStation" + (" (demo)" if profile.demo else ""),
+            ),
+        )
+
+    # -- life --------------------------------------------------------------
+
+    def start(self, server_problem: str) -> None:
+        self._services.session.add_listener(self.snapshot_changed.emit)
+        self._tray.update(self._services.session.snapshot)
+        if not self._tray.show():
+            log.warning("no system tray is available; the token service runs without an icon")
+            self._notifier.notify(
+                Notice(
+                    "no_tray",
+                    "tstray is running without an icon",
+                    "This desktop shows no tray icons. Local programs still get tokens; "
+                    "use 'tstray login' and 'tstray status' from a terminal.",
+                )
+            )
+        if server_problem:
+            self._notifier.notify(
+                Notice("port_busy", "Local token service not started", server_problem)
+            )
+
+    def close(self) -> None:
+        self._policy_timer.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._status_dialog is not None:
+            self._status_dialog.close()
+        self._tray.hide()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- session changes ---------------------------------------------------
+
+    def on_snapshot_changed(self, snapshot: SessionSnapshot) -> None:
+        self._tray.update(snapshot)
+        if self._status_dialog is not None:
+            self._status_dialog.update(snapshot)
+        notice = self._policy.decide(self._previous, snapshot, utc_now())
+        self._previous = snapshot
+        if notice is not None:
+            self._notifier.notify(notice)
+        self._schedule_policy_check()
+
+    def _schedule_policy_check(self) -> None:
+        due = self._policy.next_check_at()
+        if due is None:
+            self._policy_timer.stop()
+            return
+        delay_ms = max(0, int((due - utc_now()).total_seconds() * 1000))
+        self._policy_timer.start(delay_ms)
+
+    def on_policy_timer_timeout(self) -> None:
+        notice = self._policy.tick(self._services.session.snapshot, utc_now())
+        if notice is not None:
+            self._notifier.notify(notice)
+        self._schedule_policy_check()
+
+    # -- hand-over from a second start -------------------------------------
+
+    def on_instance_command(self, command: str) -> None:
+        if command == "sign-in":
+            self.request_sign_in()
+        else:
+            self.on_status_requested()
+
+    # -- actions -----------------------------------------------------------
+
+    def request_sign_in(self) -> None:
+        if not self._services.config.has_client_id:
+            self._ask_for_api_key()
+            return
+        if self._flow.running:
+            log.info("the sign-in window is already open")
+            return
+        self._spawn(self._sign_in())
+
+    async def _sign_in(self) -> None:
+        try:
+            tokens = await self._flow.sign_in()
+        except SignInAlreadyOpenError:
+            return
+        except SignInCancelledError as exc:
+            log.info("sign-in declined: %s", exc)
+            self._show_problem("Sign-in cancelled", str(exc))
+            return
+        except (SignInFailedError, SignInWindowError) as exc:
+            log.error("sign-in failed: %s", exc)
+            self._show_problem("Sign-in failed", str(exc))
+            return
+        except TokenEndpointError as exc:
+            log.error("sign-in failed at the token exchange: %s", exc.reason)
+            self._show_problem("Sign-in failed", exc.reason)
+            return
+        if tokens is not None:
+            await self._services.session.signed_in(tokens)
+
+    def _ask_for_api_key(self) -> None:
+        if self._first_run is not None:
+            self._first_run.raise_()
+            self._first_run.activateWindow()
+            return
+        dialog = FirstRunDialog()
+        dialog.finished.connect(self.on_first_run_finished)
+        self._first_run = dialog
+        dialog.show()
+        dialog.raise_()
+
+    def on_first_run_finished(self, result: int) -> None:
+        dialog, self._first_run = self._first_run, None
+        if dialog is None or result != QDialog.DialogCode.Accepted:
+            return
+        client_id, client_secret = dialog.values()
+        dialog.deleteLater()
+        self._spawn(self._save_api_key(client_id, client_secret))
+
+    async def _save_api_key(self, client_id: str, client_secret: str) -> None:
+        services = self._services
+        config_file = services.profile.paths.config_file
+        try:
+            set_value(config_file, "tradestation", "client_id", client_id)
+        except OSError as exc:
+            self._show_problem("Could not save the API key", f"{config_file}: {exc}")
+            return
+        if client_secret:
+            try:
+                await services.store.save_client_secret(client_id, client_secret)
+            except StoreError as exc:
+                self._show_problem("Could not save the client secret", str(exc))
+                return
+        services.use_config(with_client_id(services.config, client_id))
+        self._flow = self._make_flow()
+        self.request_sign_in()
+
+    def on_copy_token_requested(self) -> None:
+        token = self._services.session.snapshot.token_if_valid(utc_now())
+        if token is None:
+            self._show_problem("No token to copy", "There is no valid access token right now.")
+            return
+        QGuiApplication.clipboard().setText(token)
+        log.info("access token copied to the clipboard")
+
+    def on_status_requested(self) -> None:
+        if self._status_dialog is None:
+            dialog = StatusDialog(utc_now)
+            dialog.sign_in_requested.connect(self.request_sign_in)
+            dialog.copy_token_requested.connect(self.on_copy_token_requested)
+            dialog.open_log_folder_requested.connect(self.on_open_log_folder_requested)
+            self._status_dialog = dialog
+        self._status_dialog.update(self._services.session.snapshot)
+        self._status_dialog.show()
+        self._status_dialog.raise_()
+        self._status_dialog.activateWindow()
+
+    def on_open_log_folder_requested(self) -> None:
+        folder: Path = self._services.profile.paths.log_dir
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def on_sign_out_requested(self) -> None:
+        self._spawn(self._services.session.sign_out())
+
+    def _show_problem(self, title: str, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setModal(False)
+        box.show()
