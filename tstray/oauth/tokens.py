@@ -89,10 +89,25 @@ def _expires_in_s(body: Mapping[str, Any]) -> float:
     try:
         seconds = float(expires_in)
     except ValueError:
-        raise MalformedResponseError("the token response's expires_in is not a number")
+        raise MalformedResponseError(
+            "the token response's expires_in is not a number"
+        ) from None
     if not 0 < seconds < 10 * 365 * 86400:
         raise MalformedResponseError(f"the token response's expires_in is {seconds:g}")
     return seconds
+
+
+def _refresh_token_expires_at(
+    body: Mapping[str, Any], now: datetime
+) -> datetime | None:
+    # Optional and not part of RFC 6749: some services tell how long a rotating
+    # refresh token lasts. Anything unreadable is ignored, never an error.
+    expires_in = body.get("refresh_token_expires_in")
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return None
+    if not 0 < expires_in < 10 * 365 * 86400:
+        return None
+    return now + timedelta(seconds=expires_in)
 
 
 def parse_token_response(
@@ -125,6 +140,7 @@ def parse_token_response(
     scope = body.get("scope")
     scope = scope if isinstance(scope, str) else (previous.scope if previous else "")
     account = _account_name(body.get("id_token"))
+    refresh_token_expires_at = _refresh_token_expires_at(body, now)
 
     if previous is None:
         if not new_refresh_token:
@@ -139,6 +155,7 @@ def parse_token_response(
             scope=scope,
             account=account,
             signed_in_at=now,
+            refresh_token_expires_at=refresh_token_expires_at,
         )
 
     # TradeStation's default keys answer a refresh without a refresh_token:
@@ -152,6 +169,12 @@ def parse_token_response(
         scope=scope,
         account=account or previous.account,
         refresh_token_rotates=previous.refresh_token_rotates or rotated,
+        # A kept refresh token keeps its expiry; a new one brings its own.
+        refresh_token_expires_at=(
+            refresh_token_expires_at
+            if new_refresh_token
+            else previous.refresh_token_expires_at
+        ),
     )
 
 
