@@ -23,6 +23,7 @@ from tstray.oauth.errors import (
 from tstray.oauth.tokens import TokenSet
 from tstray.session.lifecycle import Session, refresh_due_at
 from tstray.session.state import Health, SessionSnapshot, SessionState
+from tstray.storage.errors import KeyringUnavailableError
 
 START = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 
@@ -121,10 +122,6 @@ class MemoryStore:
 
 class KeyringUnavailable(Exception):
     pass
-
-
-class KeyringUnavailableError(Exception):
-    """Named like the store's error: the session retries loads after it."""
 
 
 def run(coroutine_factory: Callable[[], Awaitable[None]]) -> None:

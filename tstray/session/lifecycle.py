@@ -34,6 +34,7 @@ from tstray.oauth.errors import (
 from tstray.oauth.tokens import TokenSet, jwt_claims, utc_now
 from tstray.session.backoff import retry_delay_s
 from tstray.session.state import SessionSnapshot, SessionState
+from tstray.storage.errors import KeyringUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class Session:
         except Exception as exc:
             # A locked or missing keyring may come back; corrupt data will
             # not, but it must not be overwritten until the user signs in.
-            retry = getattr(type(exc), "__name__", "") == "KeyringUnavailableError"
+            retry = isinstance(exc, KeyringUnavailableError)
             self._loaded = not retry
             self._store_retry_at = self._clock() + timedelta(seconds=STORE_RETRY_S)
             log.warning("could not load tokens from the keyring: %s", exc)
