@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 # Before anything imports Qt.
-os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
+os.environ.setdefault(
+    "QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen"
+)
 # QtWebEngine refuses to start as root with its sandbox on; tests only.
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import QApplication
 from tstray import __version__
 from tstray.cli import Profile
 from tstray.config import Config
-from tstray.demo.service import DEMO_CLIENT_SECRET, DemoOptions, DemoSignInService
+from tstray.demo import DEMO_CLIENT_SECRET, DemoOptions, DemoSignInService
 from tstray.logs import install_exception_hooks, redactor, setup_logging
 from tstray.oauth.client import TokenClient
 from tstray.quit_signals import QuitOnSignals
@@ -72,7 +72,10 @@ class Services:
             self.demo.start()
             settings = self.demo.settings(self.config.tradestation)
             self.config = Config(
-                settings, self.config.server, self.config.demo, self.config.file,
+                settings,
+                self.config.server,
+                self.config.demo,
+                self.config.file,
                 self.config.problems,
             )
             log.info("demo sign-in service on %s", self.demo.base_url)
@@ -122,7 +125,9 @@ class Services:
         """Switches to new settings (after the first-run dialog saved a key)."""
         self.config = config
         self._client_secret = None
-        self.token_client = TokenClient(config.tradestation, self.http, self.client_secret)
+        self.token_client = TokenClient(
+            config.tradestation, self.http, self.client_secret
+        )
         self.session.use_client(self.token_client)
 
     def start_server(self) -> str:
@@ -170,7 +175,6 @@ async def _run(
 def run_app(profile: Profile, *, sign_in_at_start: bool, verbose: bool) -> int:
     """Runs the tray app until Quit; returns the process exit code."""
     setup_logging(profile.paths.log_file, logging.DEBUG if verbose else logging.INFO)
-    log.info("tstray %s starting (profile %s)", __version__, profile.name)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -183,12 +187,17 @@ def run_app(profile: Profile, *, sign_in_at_start: bool, verbose: bool) -> int:
 
     command = "sign-in" if sign_in_at_start else "activate"
     owner = run_owner_or_hand_over(
-        profile.paths.runtime_dir / "instance.lock", command, lambda ms: time.sleep(ms / 1000)
+        profile.paths.runtime_dir / "instance.lock",
+        command,
+        lambda ms: time.sleep(ms / 1000),
     )
     if owner is None:
-        print("tstray is already running; passed the request on to it.", file=sys.stderr)
+        print(
+            "tstray is already running; passed the request on to it.", file=sys.stderr
+        )
         return 0
 
+    log.info("tstray %s starting (profile %s)", __version__, profile.name)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     install_exception_hooks(loop)

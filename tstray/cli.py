@@ -168,8 +168,15 @@ def command_status(profile: Profile, as_json: bool) -> int:
     if as_json:
         print(json.dumps(body, indent=2, sort_keys=True))
         return EXIT_OK if status == 200 else EXIT_NO_TOKEN
-    for key in ("state", "account", "expires_at", "expires_in", "last_refresh_at",
-                "next_refresh_at", "last_error"):
+    for key in (
+        "state",
+        "account",
+        "expires_at",
+        "expires_in",
+        "last_refresh_at",
+        "next_refresh_at",
+        "last_error",
+    ):
         value = body.get(key)
         if value not in (None, ""):
             print(f"{key.replace('_', ' ')}: {value}")
@@ -198,7 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return window_main([])
 
-    profile = resolve_profile(getattr(args, "demo", False), getattr(args, "config", None))
+    profile = resolve_profile(
+        getattr(args, "demo", False), getattr(args, "config", None)
+    )
     if args.command == "token":
         return command_token(profile, args.min_ttl)
     if args.command == "status":
@@ -208,4 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from tstray.app import run_app
 
-    return run_app(profile, sign_in_at_start=args.command == "login", verbose=args.verbose)
+    return run_app(
+        profile, sign_in_at_start=args.command == "login", verbose=args.verbose
+    )

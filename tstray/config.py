@@ -35,7 +35,7 @@ class TradeStationSettings:
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     audience: str = "https://api.tradestation.com"
     authorize_url: str = "https://signin.tradestation.com/authorize"
-    token_url: str = "https://signin.tradestation.com/oauth/token"
+    token_url: str = "https://signin.tradestation.com/oauth/token"  # noqa: S105  # a URL, not a password
     revoke_url: str = "https://signin.tradestation.com/oauth/revoke"
     refresh_margin_s: int = 300
     pkce: bool = True
@@ -142,13 +142,13 @@ def _is_scope_list(value: object) -> bool:
 
 
 def _is_port(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+    return (
+        isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+    )
 
 
 def _is_margin(value: object) -> bool:
-    return (
-        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 3600
-    )
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 3600
 
 
 def _read_tradestation(reader: _Reader) -> TradeStationSettings:
@@ -195,7 +195,11 @@ def _read_demo(reader: _Reader) -> DemoSettings:
     d = DemoSettings()
 
     def is_lifetime(value: object) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and 10 <= value <= 3600
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and 10 <= value <= 3600
+        )
 
     return DemoSettings(
         access_lifetime_s=reader.get(
@@ -238,7 +242,9 @@ def load_config(file: Path) -> Config:
         return Config(file=file, problems=(problem,))
 
     problems: list[ConfigProblem] = []
-    ts_reader = _Reader(file, "tradestation", _table(document, "tradestation", file, problems))
+    ts_reader = _Reader(
+        file, "tradestation", _table(document, "tradestation", file, problems)
+    )
     server_reader = _Reader(file, "server", _table(document, "server", file, problems))
     demo_reader = _Reader(file, "demo", _table(document, "demo", file, problems))
     tradestation = _read_tradestation(ts_reader)
@@ -250,4 +256,6 @@ def load_config(file: Path) -> Config:
 
 def with_client_id(config: Config, client_id: str) -> Config:
     """Returns ``config`` with another API key (used by the first-run dialog)."""
-    return replace(config, tradestation=replace(config.tradestation, client_id=client_id))
+    return replace(
+        config, tradestation=replace(config.tradestation, client_id=client_id)
+    )

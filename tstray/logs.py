@@ -141,7 +141,9 @@ def _log_uncaught(
     )
 
 
-def _log_asyncio_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+def _log_asyncio_error(
+    loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+) -> None:
     exc = context.get("exception")
     logging.getLogger("tstray").error(
         "unhandled error in the event loop: %s",

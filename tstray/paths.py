@@ -87,7 +87,9 @@ def app_paths(profile: str = "default", config_file: Path | None = None) -> AppP
     suffix = Path(APP_NAME) if profile == "default" else Path(APP_NAME) / profile
     config_dir = config_file.parent if config_file else _user_config_root() / suffix
     runtime_root = os.environ.get("XDG_RUNTIME_DIR")
-    runtime_dir = Path(runtime_root) / suffix if runtime_root else _user_data_root() / suffix
+    runtime_dir = (
+        Path(runtime_root) / suffix if runtime_root else _user_data_root() / suffix
+    )
     return AppPaths(
         config_dir=config_dir,
         log_dir=_user_state_root() / suffix,

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 class QuitOnSignals(QObject):
     """Calls ``on_quit`` once when SIGTERM or SIGINT arrives."""
 
-    def __init__(self, on_quit: Callable[[], None], parent: QObject | None = None) -> None:
+    def __init__(
+        self, on_quit: Callable[[], None], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._on_quit = on_quit
         self._reader, self._writer = socket.socketpair()

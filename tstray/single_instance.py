@@ -95,7 +95,9 @@ class InstanceOwner(QObject):
         self.command_received.emit(command)
 
 
-def hand_over(lock_path: Path, command: str, wait_ms: int = _CONNECT_TIMEOUT_MS) -> bool:
+def hand_over(
+    lock_path: Path, command: str, wait_ms: int = _CONNECT_TIMEOUT_MS
+) -> bool:
     """Sends ``command`` to the running owner; True when it acknowledged."""
     socket = QLocalSocket()
     socket.connectToServer(server_name(lock_path))
@@ -103,7 +105,9 @@ def hand_over(lock_path: Path, command: str, wait_ms: int = _CONNECT_TIMEOUT_MS)
         return False
     socket.write(command.encode("ascii") + b"\n")
     socket.flush()
-    acknowledged = socket.waitForReadyRead(wait_ms) and socket.readLine().data() == b"ok\n"
+    acknowledged = (
+        socket.waitForReadyRead(wait_ms) and socket.readLine().data() == b"ok\n"
+    )
     socket.disconnectFromServer()
     return bool(acknowledged)
 

@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QDialog, QMessageBox
 
@@ -28,7 +28,7 @@ from tstray.signin.flow import SignInAlreadyOpenError, SignInFlow
 from tstray.signin.launcher import SignInWindowError, run_sign_in_window
 from tstray.storage.keyring_store import StoreError
 from tstray.ui.first_run import FirstRunDialog
-from tstray.ui.notifications import Notice, NotificationPolicy, Notifier
+from tstray.ui.notifications import Notice, Notifier, SessionNotices
 from tstray.ui.status_dialog import StatusDialog
 from tstray.ui.tray import TrayController
 
@@ -53,17 +53,12 @@ class TrayApp(QObject):
         self._services = services
         self._quit_event = quit_event
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._previous = SessionSnapshot()
         self._status_dialog: StatusDialog | None = None
         self._first_run: FirstRunDialog | None = None
 
         self._tray = TrayController(utc_now)
         self._notifier = Notifier(self._tray.tray_icon)
-        self._policy = NotificationPolicy()
-        # One timer for notices that time alone makes due ("still failing").
-        self._policy_timer = QTimer(self)
-        self._policy_timer.setSingleShot(True)
-        self._policy_timer.timeout.connect(self.on_policy_timer_timeout)
+        self._notices = SessionNotices(self._notifier, utc_now, parent=self)
 
         self._tray.sign_in_requested.connect(self.request_sign_in)
         self._tray.copy_token_requested.connect(self.on_copy_token_requested)
@@ -96,7 +91,9 @@ class TrayApp(QObject):
         self._services.session.add_listener(self.snapshot_changed.emit)
         self._tray.update(self._services.session.snapshot)
         if not self._tray.show():
-            log.warning("no system tray is available; the token service runs without an icon")
+            log.warning(
+                "no system tray is available; the token service runs without an icon"
+            )
             self._notifier.notify(
                 Notice(
                     "no_tray",
@@ -111,12 +108,12 @@ class TrayApp(QObject):
             )
 
     def close(self) -> None:
-        self._policy_timer.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._status_dialog is not None:
             self._status_dialog.close()
         self._tray.hide()
+        self._notifier.close()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -129,25 +126,7 @@ class TrayApp(QObject):
         self._tray.update(snapshot)
         if self._status_dialog is not None:
             self._status_dialog.update(snapshot)
-        notice = self._policy.decide(self._previous, snapshot, utc_now())
-        self._previous = snapshot
-        if notice is not None:
-            self._notifier.notify(notice)
-        self._schedule_policy_check()
-
-    def _schedule_policy_check(self) -> None:
-        due = self._policy.next_check_at()
-        if due is None:
-            self._policy_timer.stop()
-            return
-        delay_ms = max(0, int((due - utc_now()).total_seconds() * 1000))
-        self._policy_timer.start(delay_ms)
-
-    def on_policy_timer_timeout(self) -> None:
-        notice = self._policy.tick(self._services.session.snapshot, utc_now())
-        if notice is not None:
-            self._notifier.notify(notice)
-        self._schedule_policy_check()
+        self._notices.on_session_changed(snapshot)
 
     # -- hand-over from a second start -------------------------------------
 
@@ -228,7 +207,9 @@ class TrayApp(QObject):
     def on_copy_token_requested(self) -> None:
         token = self._services.session.snapshot.token_if_valid(utc_now())
         if token is None:
-            self._show_problem("No token to copy", "There is no valid access token right now.")
+            self._show_problem(
+                "No token to copy", "There is no valid access token right now."
+            )
             return
         QGuiApplication.clipboard().setText(token)
         log.info("access token copied to the clipboard")

@@ -52,7 +52,9 @@ port = 40000
     assert config.server.port == 40000
 
 
-def test_wrong_values_name_file_key_and_expectation_and_fall_back(tmp_path: Path) -> None:
+def test_wrong_values_name_file_key_and_expectation_and_fall_back(
+    tmp_path: Path,
+) -> None:
     file = tmp_path / "config.toml"
     file.write_text(
         '[tradestation]\nredirect_uri = "https://example.invalid/cb"\n'
@@ -96,7 +98,9 @@ def test_writer_keeps_comments_and_order(tmp_path: Path) -> None:
     set_value(file, "server", "port", 4001)
     set_value(file, "demo", "rotating", True)
     text = file.read_text(encoding="utf-8")
-    assert text.startswith("# my tstray settings\n[tradestation]\n# the key from the portal\n")
+    assert text.startswith(
+        "# my tstray settings\n[tradestation]\n# the key from the portal\n"
+    )
     assert 'client_id = "NEW\\"KEY"' in text
     assert "refresh_margin_s = 200  # a bit earlier" in text
     assert "port = 4001" in text and "port = 4000" not in text

@@ -30,7 +30,9 @@ def test_shapes_of_secrets_are_masked() -> None:
 def test_known_secrets_are_masked_wherever_they_appear() -> None:
     r = Redactor()
     r.add_secret("opaque-refresh-token-123")
-    assert r.redact("failed with opaque-refresh-token-123!") == f"failed with {REDACTED}!"
+    assert (
+        r.redact("failed with opaque-refresh-token-123!") == f"failed with {REDACTED}!"
+    )
     # Short strings are not treated as secrets: they would mask ordinary words.
     r.add_secret("abc")
     assert r.redact("abc") == "abc"

@@ -47,7 +47,9 @@ def jwt(issued_at: datetime, lifetime_s: int, serial: int) -> str:
     return f"{part({'alg': 'none'})}.{part({'iat': iat, 'exp': iat + lifetime_s, 'n': serial})}.sig"
 
 
-def tokens_at(clock: Clock, lifetime_s: int = 1200, serial: int = 0, **changes: Any) -> TokenSet:
+def tokens_at(
+    clock: Clock, lifetime_s: int = 1200, serial: int = 0, **changes: Any
+) -> TokenSet:
     base = TokenSet(
         access_token=jwt(clock.now, lifetime_s, serial),
         refresh_token="refresh-0",
@@ -111,7 +113,7 @@ class MemoryStore:
     async def save_tokens(self, tokens: TokenSet) -> None:
         if self.fail_saves:
             self.fail_saves -= 1
-            raise KeyringUnavailable("the keyring is locked")
+            raise KeyringLockedError("the keyring is locked")
         self.tokens = tokens
         self.saves.append(tokens)
 
@@ -120,7 +122,7 @@ class MemoryStore:
         self.tokens = None
 
 
-class KeyringUnavailable(Exception):
+class KeyringLockedError(Exception):
     pass
 
 
@@ -137,10 +139,17 @@ async def wait_for_state(session: Session, *states: SessionState) -> SessionSnap
 
 
 def make_session(
-    clock: Clock, refresher: ScriptedRefresher, store: MemoryStore, margin_s: float = 300
+    clock: Clock,
+    refresher: ScriptedRefresher,
+    store: MemoryStore,
+    margin_s: float = 300,
 ) -> tuple[Session, list[SessionSnapshot]]:
     session = Session(
-        refresher, store, refresh_margin_s=margin_s, clock=clock, random=lambda: 0.5,
+        refresher,
+        store,
+        refresh_margin_s=margin_s,
+        clock=clock,
+        random=lambda: 0.5,
         max_nap_s=0.05,
     )
     published: list[SessionSnapshot] = []
@@ -216,12 +225,14 @@ def test_rotated_refresh_token_is_saved_before_the_new_access_token_is_served() 
         store = MemoryStore(tokens_at(clock))
         refresher = ScriptedRefresher(clock)
         refresher.succeed(rotate=True)
-        session, published = make_session(clock, refresher, store)
+        session, _ = make_session(clock, refresher, store)
         await session.start()
 
         saved_when_published: list[str | None] = []
         session.add_listener(
-            lambda snap: saved_when_published.append(store.tokens.access_token if store.tokens else None)
+            lambda snap: saved_when_published.append(
+                store.tokens.access_token if store.tokens else None
+            )
         )
         await session.refresh_now()
 
@@ -238,7 +249,11 @@ def test_rotated_refresh_token_is_saved_before_the_new_access_token_is_served() 
     ("error", "state", "code"),
     [
         (NetworkError("could not connect"), SessionState.OFFLINE, "network"),
-        (ServerBusyError("503", retry_after_s=None), SessionState.RETRYING, "server_error"),
+        (
+            ServerBusyError("503", retry_after_s=None),
+            SessionState.RETRYING,
+            "server_error",
+        ),
         (MalformedResponseError("garbage"), SessionState.RETRYING, "server_error"),
     ],
 )
@@ -293,7 +308,9 @@ def test_retry_after_is_honoured() -> None:
     run(scenario)
 
 
-def test_failure_after_expiry_is_expired_retrying_and_never_serves_the_old_token() -> None:
+def test_failure_after_expiry_is_expired_retrying_and_never_serves_the_old_token() -> (
+    None
+):
     async def scenario() -> None:
         clock = Clock()
         refresher = ScriptedRefresher(clock)
@@ -339,7 +356,9 @@ def test_client_rejected_keeps_the_refresh_token() -> None:
         clock = Clock()
         store = MemoryStore(tokens_at(clock))
         refresher = ScriptedRefresher(clock)
-        refresher.fail(ClientRejectedError("check the API key and secret", "invalid_client"))
+        refresher.fail(
+            ClientRejectedError("check the API key and secret", "invalid_client")
+        )
         session, _ = make_session(clock, refresher, store)
         await session.start()
         await session.refresh_now()

@@ -33,6 +33,6 @@ def retry_delay_s(
         return min(retry_after_s, MAX_RETRY_AFTER_S)
 
     cap_s = MAX_RETRY_WHILE_EXPIRED_S if token_expired else MAX_RETRY_S
-    ceiling_s = min(cap_s, FIRST_RETRY_S * 2 ** max(failures - 1, 0))
+    ceiling_s = min(cap_s, FIRST_RETRY_S * 2.0 ** max(failures - 1, 0))
     # "Equal jitter": at least half the ceiling, so retries never bunch at 0.
     return ceiling_s / 2 + random() * ceiling_s / 2

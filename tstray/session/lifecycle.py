@@ -277,7 +277,10 @@ class Session:
     def _can_refresh(self, now: datetime) -> bool:
         if self._tokens is None:
             return False
-        if self._snapshot.state in (SessionState.SIGN_IN_NEEDED, SessionState.SIGNED_OUT):
+        if self._snapshot.state in (
+            SessionState.SIGN_IN_NEEDED,
+            SessionState.SIGNED_OUT,
+        ):
             return False
         return self._not_before is None or now >= self._not_before
 
@@ -297,7 +300,9 @@ class Session:
                 replace(
                     self._snapshot,
                     last_error=str(exc),
-                    error_code="keyring_unavailable" if retry else "stored_data_unreadable",
+                    error_code="keyring_unavailable"
+                    if retry
+                    else "stored_data_unreadable",
                 )
             )
             return
@@ -333,7 +338,11 @@ class Session:
                 exc,
             )
             self._publish(
-                replace(self._snapshot, last_error=str(exc), error_code="keyring_unavailable")
+                replace(
+                    self._snapshot,
+                    last_error=str(exc),
+                    error_code="keyring_unavailable",
+                )
             )
             return False
         if self._unsaved:
@@ -387,7 +396,9 @@ class Session:
             "token refreshed in %.0f ms; expires in %.0f s%s",
             elapsed_ms,
             new_tokens.seconds_left(self._clock()),
-            "; refresh token rotated" if new_tokens.refresh_token != tokens.refresh_token else "",
+            "; refresh token rotated"
+            if new_tokens.refresh_token != tokens.refresh_token
+            else "",
         )
         if self._failures:
             log.info("refresh recovered after %d failed attempts", self._failures)
@@ -420,7 +431,9 @@ class Session:
             self._failures,
             exc.reason,
             delay_s,
-            "has expired" if expired else f"still valid for {tokens.seconds_left(now):.0f} s"
+            "has expired"
+            if expired
+            else f"still valid for {tokens.seconds_left(now):.0f} s"
             if tokens
             else "missing",
         )
@@ -430,7 +443,9 @@ class Session:
                 state=state,
                 next_refresh_at=self._not_before,
                 last_error=exc.reason,
-                error_code="network" if isinstance(exc, NetworkError) else "server_error",
+                error_code="network"
+                if isinstance(exc, NetworkError)
+                else "server_error",
             )
         )
 
@@ -490,10 +505,11 @@ class Session:
         previous = self._snapshot
         self._snapshot = snapshot
         if previous.state is not snapshot.state:
-            log.info("session state: %s -> %s", previous.state.value, snapshot.state.value)
+            log.info(
+                "session state: %s -> %s", previous.state.value, snapshot.state.value
+            )
         for listener in list(self._listeners):
             try:
                 listener(snapshot)
             except Exception:
                 log.exception("a session listener failed")
-
