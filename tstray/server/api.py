@@ -1,0 +1,435 @@
+"""The local token service's routes: ``/v1/token``, ``/v1/status``, ``/healthz``.
+
+Every request passes the same gate first: an exact loopback ``Host`` (which
+defeats DNS rebinding), no ``Origin`` (browsers' cross-site requests), no
+proxy headers, no credential in the URL, and on ``/v1/*`` the API key as a
+bearer token. The routes then read the session's immutable snapshot; when the
+token is too old they ask the session, on the GUI loop, for a fresh one. This
+module never logs a header value, the API key or a token, never serves a token
+that has expired by the wall clock, and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import tstray
+from tstray.server.http import (
+    COMMON_HEADERS,
+    JSON_HEADERS,
+    Request,
+    Response,
+    error_response,
+)
+from tstray.session.state import SessionSnapshot, SessionState
+
+log = logging.getLogger(__name__)
+
+SnapshotReader = Callable[[], SessionSnapshot]
+FreshTokenGetter = Callable[[float], Awaitable[SessionSnapshot]]
+
+MAX_MIN_TTL_S = 3600
+_MIN_TTL = re.compile(r"[0-9]{1,4}(\.[0-9]{1,6})?")
+# Names under which clients are known to put credentials in URLs. URLs end up
+# in shell history, proxies and logs, so such a request is refused outright.
+_SECRET_PARAMS = frozenset({"key", "api_key", "apikey", "access_token", "token"})
+_PROXY_HEADERS = frozenset(
+    {"x-forwarded-for", "x-forwarded-host", "x-real-ip", "forwarded", "via"}
+)
+_TEXT_HEADERS = b"Content-Type: text/plain; charset=utf-8\r\n" + COMMON_HEADERS
+_HEALTHY = Response(200, b"ok", _TEXT_HEADERS)
+_UNHEALTHY = Response(503, b"unavailable", _TEXT_HEADERS)
+
+
+def json_response(
+    status: int, payload: dict[str, Any], *, headers: bytes = b"", close: bool = False
+) -> Response:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return Response(status, body, JSON_HEADERS + headers, close)
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """``2025-01-31T12:00:00Z``; seconds are cut, never rounded up, so a
+    client that trusts ``expires_at`` can only refresh early."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RejectionLog:
+    """Logs refused requests without letting a flood of them flood the log.
+
+    Every refusal is one DEBUG line; a WARNING per category is written at most
+    once per ``interval_s``, counting the refusals since the last one.
+    """
+
+    def __init__(
+        self, interval_s: float = 60.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._interval_s = interval_s
+        self._monotonic = monotonic
+        self._last_warning_at: dict[str, float] = {}
+        self._since_warning: dict[str, int] = {}
+
+    def note(self, category: str, detail: str) -> None:
+        """Records one refusal. ``detail`` must not hold request content."""
+        now = self._monotonic()
+        count = self._since_warning.get(category, 0) + 1
+        last = self._last_warning_at.get(category)
+        if last is not None and now - last < self._interval_s:
+            self._since_warning[category] = count
+            log.debug("refused a request (%s): %s", category, detail)
+            return
+        self._last_warning_at[category] = now
+        self._since_warning[category] = 0
+        if count == 1:
+            log.warning("refused a request (%s): %s", category, detail)
+        else:
+            log.warning(
+                "refused %d requests (%s) since the last warning; latest: %s",
+                count,
+                category,
+                detail,
+            )
+
+
+class BadKeyThrottle:
+    """Slows the answers to a client that keeps guessing the API key.
+
+    More than ``limit`` wrong keys within ``window_s`` (counted for the whole
+    server: every client is local) delay each further 401 by a growing
+    amount, at most ``max_delay_s``. The delay is an ``asyncio.sleep`` on the
+    one connection, so other clients are served at full speed meanwhile.
+    """
+
+    def __init__(
+        self,
+        limit: int = 10,
+        window_s: float = 10.0,
+        max_delay_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._window_s = window_s
+        self._max_delay_s = max_delay_s
+        self._monotonic = monotonic
+        # Bounded, so a flood of guesses cannot grow it without end.
+        self._failures: deque[float] = deque(maxlen=4 * limit + 64)
+
+    def delay_after_failure_s(self) -> float:
+        """Records one wrong key; returns how long to hold its 401 answer."""
+        now = self._monotonic()
+        failures = self._failures
+        while failures and now - failures[0] > self._window_s:
+            failures.popleft()
+        failures.append(now)
+        excess = len(failures) - self._limit
+        if excess <= 0:
+            return 0.0
+        return min(self._max_delay_s, 0.1 * excess)
+
+
+class TokenApi:
+    """Answers the local token service's requests.
+
+    Args:
+        api_key: the key clients send as ``Authorization: Bearer <key>``.
+        snapshot: a cheap, thread-safe read of the current session.
+        ensure_fresh: a coroutine function, run on ``main_loop``, that makes
+            the session hold a token with at least the given seconds left
+            and returns the new snapshot.
+        main_loop: the GUI loop ``ensure_fresh`` runs on.
+        clock: the wall clock, UTC.
+        rejections: where refused requests are logged.
+        throttle: slows repeated wrong keys.
+        refresh_timeout_s: how long a request waits for ``ensure_fresh``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        snapshot: SnapshotReader,
+        ensure_fresh: FreshTokenGetter,
+        main_loop: asyncio.AbstractEventLoop,
+        clock: Callable[[], datetime],
+        rejections: RejectionLog,
+        throttle: BadKeyThrottle,
+        refresh_timeout_s: float = 15.0,
+    ) -> None:
+        self._snapshot = snapshot
+        self._ensure_fresh = ensure_fresh
+        self._main_loop = main_loop
+        self._clock = clock
+        self._rejections = rejections
+        self._throttle = throttle
+        self._refresh_timeout_s = refresh_timeout_s
+        self._allowed_hosts: frozenset[str] = frozenset()
+        # One refresh request in flight, shared by the requests that need no
+        # more token lifetime than it asked for: a burst of clients costs the
+        # GUI loop one call, not one per client.
+        self._refresh: tuple[float, asyncio.Future[SessionSnapshot]] | None = None
+        self._last_token_answer: tuple[SessionSnapshot, int, Response] | None = None
+        self.set_api_key(api_key)
+
+    def set_api_key(self, api_key: str) -> None:
+        """Accepts a new key from now on (after a rotation)."""
+        if not api_key:
+            raise ValueError("the API key is empty")
+        self._api_key = api_key.encode()
+
+    def set_port(self, port: int) -> None:
+        """Sets the port the exact ``Host`` values are checked against."""
+        self._allowed_hosts = frozenset(
+            {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+        )
+
+    def handle(self, request: Request) -> Response | Awaitable[Response]:
+        """The ``HttpServer`` handler: the gate, then the route."""
+        refusal = self._gate(request)
+        if refusal is not None:
+            return refusal
+
+        path = request.path
+        if path == "/v1/token":
+            return self._token(request)
+        if path == "/v1/status":
+            return self._status()
+        return _HEALTHY if self._has_valid_token() else _UNHEALTHY
+
+    # The gate.
+
+    def _gate(self, request: Request) -> Response | Awaitable[Response] | None:
+        headers = request.headers
+        host = headers.get("host")
+        if host is None:
+            return self._refuse(request, 400, "invalid_host", "a Host header is needed")
+        if host.lower() not in self._allowed_hosts:
+            return self._refuse(request, 421, "invalid_host", "the Host is not served")
+        if not _PROXY_HEADERS.isdisjoint(headers):
+            return self._refuse(request, 403, "proxied_request", "proxies not allowed")
+        # A browser adds Origin to cross-site requests and Sec-Fetch-Site to
+        # all of them; a local program sends neither.
+        if "origin" in headers or headers.get("sec-fetch-site", "none") != "none":
+            return self._refuse(request, 403, "origin_not_allowed", "not for browsers")
+        if request.query and self._has_secret_in_query(request.query):
+            message = "never put a key or token in a URL; use the Authorization header"
+            return self._refuse(request, 400, "key_in_query", message)
+
+        methods = _ROUTES.get(request.path)
+        if methods is None:
+            return self._refuse(request, 404, "not_found", "no such path", close=False)
+        if request.method not in methods:
+            allow = b"Allow: %s\r\n" % ", ".join(methods).encode()
+            return self._refuse(
+                request, 405, "method_not_allowed", "method not allowed", headers=allow
+            )
+        if request.path.startswith("/v1/") and not self._authorized(headers):
+            return self._unauthorized(request)
+        return None
+
+    def _refuse(
+        self,
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: bytes = b"",
+        close: bool = True,
+    ) -> Response:
+        # Only the method (checked to be A-Z) and the peer are logged: the
+        # path, query and headers may hold a key or a token.
+        self._rejections.note(code, f"{request.method} from {request.peer}")
+        return error_response(status, code, message, headers=headers, close=close)
+
+    def _has_secret_in_query(self, query: str) -> bool:
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if name.lower() in _SECRET_PARAMS:
+                return True
+            if hmac.compare_digest(value.encode(), self._api_key):
+                return True
+        return False
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        # Header values were decoded as Latin-1, so this gives the bytes sent.
+        given = credentials.strip(" \t").encode("latin-1")
+        return hmac.compare_digest(given, self._api_key)
+
+    def _unauthorized(self, request: Request) -> Response | Awaitable[Response]:
+        delay_s = self._throttle.delay_after_failure_s()
+        detail = f"{request.method} from {request.peer}"
+        if delay_s > 0:
+            detail += f"; answer slowed by {delay_s:.2f} s after repeated bad keys"
+        self._rejections.note("unauthorized", detail)
+        answer = error_response(
+            401,
+            "unauthorized",
+            "send the API key as Authorization: Bearer <key>",
+            headers=b"WWW-Authenticate: Bearer\r\n",
+        )
+        if delay_s <= 0:
+            return answer
+        return _after(delay_s, answer)
+
+    # The routes.
+
+    def _token(self, request: Request) -> Response | Awaitable[Response]:
+        min_ttl_s = _min_ttl_s(request.query)
+        if min_ttl_s is None:
+            message = f"min_ttl must be a number of seconds from 0 to {MAX_MIN_TTL_S}"
+            return self._refuse(request, 400, "invalid_min_ttl", message, close=False)
+
+        snapshot = self._snapshot()
+        now = self._clock()
+        token = snapshot.token_if_valid(now, min_ttl_s)
+        if token is not None:
+            return self._token_answer(snapshot, token, now)
+        if snapshot.state in (SessionState.SIGNED_OUT, SessionState.SIGN_IN_NEEDED):
+            return _unavailable(snapshot)
+        return self._token_after_refresh(min_ttl_s)
+
+    async def _token_after_refresh(self, min_ttl_s: float) -> Response:
+        try:
+            snapshot = await asyncio.wait_for(
+                asyncio.shield(self._refreshed(min_ttl_s)), self._refresh_timeout_s
+            )
+        except TimeoutError:
+            log.warning(
+                "the session gave no fresh token within %g s", self._refresh_timeout_s
+            )
+            return error_response(
+                503, "refresh_timeout", "the session did not refresh the token in time"
+            )
+        except Exception as exc:
+            log.warning("asking the session for a fresh token failed: %r", exc)
+            snapshot = self._snapshot()
+
+        now = self._clock()
+        token = snapshot.token_if_valid(now, min_ttl_s)
+        if token is not None:
+            return self._token_answer(snapshot, token, now)
+        return _unavailable(snapshot)
+
+    def _refreshed(self, min_ttl_s: float) -> asyncio.Future[SessionSnapshot]:
+        """The shared refresh covering ``min_ttl_s``, started if needed."""
+        current = self._refresh
+        if (
+            current is not None
+            and current[0] >= min_ttl_s
+            and not current[1].done()
+            # A service restarted after a stop runs on a new loop.
+            and current[1].get_loop() is asyncio.get_running_loop()
+        ):
+            return current[1]
+
+        coroutine = self._ask_session(min_ttl_s)
+        try:
+            call = asyncio.run_coroutine_threadsafe(coroutine, self._main_loop)
+        except RuntimeError:
+            coroutine.close()  # the GUI loop is closed: the app is quitting
+            raise
+        future = asyncio.wrap_future(call)
+        self._refresh = (min_ttl_s, future)
+        return future
+
+    async def _ask_session(self, min_ttl_s: float) -> SessionSnapshot:
+        # Runs on the GUI loop, so the session is only ever touched there.
+        return await self._ensure_fresh(min_ttl_s)
+
+    def _token_answer(
+        self, snapshot: SessionSnapshot, token: str, now: datetime
+    ) -> Response:
+        assert snapshot.expires_at is not None  # token_if_valid checked it
+        expires_in_s = int((snapshot.expires_at - now).total_seconds())
+        # Nearly every request gets the answer the previous one got: same
+        # snapshot, same second. Snapshots are immutable and the cached one
+        # is held here, so "is" cannot mistake another for it.
+        cached = self._last_token_answer
+        if cached is not None and cached[0] is snapshot and cached[1] == expires_in_s:
+            return cached[2]
+
+        payload = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": expires_in_s,
+            "expires_at": iso_utc(snapshot.expires_at),
+            "scope": snapshot.scope,
+        }
+        answer = json_response(200, payload)
+        self._last_token_answer = (snapshot, expires_in_s, answer)
+        return answer
+
+    def _status(self) -> Response:
+        snapshot = self._snapshot()
+        now = self._clock()
+        seconds_left = snapshot.seconds_left(now)
+        payload = {
+            "state": snapshot.state.value,
+            "health": snapshot.health.value,
+            "account": snapshot.account,
+            "expires_at": iso_utc(snapshot.expires_at),
+            "expires_in": None if seconds_left is None else max(0, int(seconds_left)),
+            "last_refresh_at": iso_utc(snapshot.last_refresh_at),
+            "next_refresh_at": iso_utc(snapshot.next_refresh_at),
+            "last_error": snapshot.last_error,
+            "error_code": snapshot.error_code,
+            "sign_in_deadline": iso_utc(snapshot.sign_in_deadline),
+            "version": tstray.__version__,
+        }
+        return json_response(200, payload)
+
+    def _has_valid_token(self) -> bool:
+        return self._snapshot().token_if_valid(self._clock()) is not None
+
+
+_ROUTES = {
+    "/v1/token": ("GET",),
+    "/v1/status": ("GET",),
+    "/healthz": ("GET", "HEAD"),
+}
+
+
+def _min_ttl_s(query: str) -> float | None:
+    """The ``min_ttl`` parameter in seconds (0 when absent), None if invalid."""
+    if not query:
+        return 0.0
+    values = [value for name, value in parse_qsl(query, True) if name == "min_ttl"]
+    if not values:
+        return 0.0
+    if len(values) > 1 or _MIN_TTL.fullmatch(values[0]) is None:
+        return None
+    seconds = float(values[0])
+    return seconds if seconds <= MAX_MIN_TTL_S else None
+
+
+def _unavailable(snapshot: SessionSnapshot) -> Response:
+    if snapshot.state is SessionState.SIGNED_OUT:
+        return error_response(
+            503, "signed_out", "no one is signed in; sign in from the tray"
+        )
+    if snapshot.state is SessionState.SIGN_IN_NEEDED:
+        message = "the session needs a new sign-in; sign in from the tray"
+        return error_response(503, "sign_in_needed", message)
+    message = "no token with enough time left; tstray is retrying"
+    if snapshot.last_error:
+        message += f" (last error: {snapshot.last_error})"
+    return error_response(503, "token_expired", message)
+
+
+async def _after(delay_s: float, answer: Response) -> Response:
+    await asyncio.sleep(delay_s)
+    return answer
