@@ -137,8 +137,19 @@ class Services:
         except PortInUseError as exc:
             log.error("local token service not started: %s", exc.reason)
             return exc.reason
-        log.info("local token service on http://127.0.0.1:%d", self.server.port)
+        except (OSError, RuntimeError) as exc:
+            reason = f"could not listen on 127.0.0.1:{self.config.server.port}: {exc}"
+            log.error("local token service not started: %s", reason)
+            return reason
         return ""
+
+    def reload_api_key(self) -> None:
+        """Takes the key ``tstray api-key --rotate`` just wrote; the old key
+        stops working at once."""
+        self.api_key = load_or_create_api_key(self.profile.paths.api_key_file)
+        redactor.add_secret(self.api_key)
+        self.server.set_api_key(self.api_key)
+        log.info("local API key replaced")
 
     async def close(self) -> None:
         self.server.stop()

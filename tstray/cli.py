@@ -187,14 +187,27 @@ def command_api_key(profile: Profile, rotate: bool) -> int:
     from tstray.server.api_key import load_or_create_api_key, rotate_api_key
 
     key_file = profile.paths.api_key_file
-    key = rotate_api_key(key_file) if rotate else load_or_create_api_key(key_file)
-    if rotate:
-        print(
-            "tstray: new key written; a running tstray picks it up on its next start",
-            file=sys.stderr,
-        )
+    if not rotate:
+        print(load_or_create_api_key(key_file))
+        return EXIT_OK
+
+    key = rotate_api_key(key_file)
+    if _tell_running_app(profile, "reload-api-key"):
+        print("tstray: new key in use; the old one no longer works", file=sys.stderr)
+    else:
+        print("tstray: new key written (tstray is not running)", file=sys.stderr)
     print(key)
     return EXIT_OK
+
+
+def _tell_running_app(profile: Profile, command: str) -> bool:
+    """Hands ``command`` to a running tstray of this profile, if there is one."""
+    from PySide6.QtCore import QCoreApplication
+
+    from tstray.single_instance import hand_over
+
+    _app = QCoreApplication.instance() or QCoreApplication([])
+    return hand_over(profile.paths.runtime_dir / "instance.lock", command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

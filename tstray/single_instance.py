@@ -7,8 +7,8 @@ killed with SIGKILL never blocks the next start. Hand-over goes through a
 ``QLocalServer`` (a Unix socket or a Windows named pipe) whose name is derived
 from the user and the lock's path, so profiles and users never meet.
 
-Messages are single words (``activate``, ``sign-in``); nothing secret ever
-crosses this channel.
+Messages are single words (``activate``, ``sign-in``, ``reload-api-key``);
+nothing secret ever crosses this channel.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("activate", "sign-in")
+COMMANDS = ("activate", "sign-in", "reload-api-key")
 _CONNECT_TIMEOUT_MS = 2000
 
 

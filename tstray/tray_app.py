@@ -133,6 +133,8 @@ class TrayApp(QObject):
     def on_instance_command(self, command: str) -> None:
         if command == "sign-in":
             self.request_sign_in()
+        elif command == "reload-api-key":
+            self._services.reload_api_key()
         else:
             self.on_status_requested()
 

@@ -209,6 +209,17 @@ def test_sign_in_once_then_tokens_refresh_and_survive_a_restart(
 
     status_text = demo_app.tstray("status", "--json")
     assert json.loads(status_text.stdout)["state"] == "valid"
+
+    # Rotating the local API key takes effect in the running app at once.
+    old_key = demo_app.api_key()
+    rotated = demo_app.tstray("api-key", "--rotate")
+    assert rotated.returncode == 0 and "no longer works" in rotated.stderr
+    old_answer = httpx.get(
+        f"http://127.0.0.1:{demo_app.port}/v1/token",
+        headers={"Authorization": f"Bearer {old_key}"},
+    )
+    assert old_answer.status_code == 401
+    assert demo_app.get("/v1/token").status_code == 200
     assert demo_app.stop() == 0
 
     log_text = demo_app.log_text() + demo_app.stderr()
