@@ -106,6 +106,22 @@ class TrayApp(QObject):
             self._notifier.notify(
                 Notice("port_busy", "Local token service not started", server_problem)
             )
+        problems = self._services.config.problems
+        if problems:
+            # Each problem names the file, the key and what was expected; the
+            # default was used, so the app runs on.
+            self._notifier.notify(
+                Notice(
+                    "config_problem",
+                    "Problem in the settings file",
+                    "\n".join(str(problem) for problem in problems[:3])
+                    + (
+                        f"\n(and {len(problems) - 3} more in the log)"
+                        if len(problems) > 3
+                        else ""
+                    ),
+                )
+            )
 
     def close(self) -> None:
         for task in list(self._tasks):
