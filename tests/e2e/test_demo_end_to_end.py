@@ -62,19 +62,22 @@ class DemoApp:
         (self.home / "runtime").mkdir(mode=0o700, exist_ok=True)
         return env
 
+    @property
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "tstray",
+            "--demo",
+            "--config",
+            str(self.config_file),
+        ]
+
     def tstray(
         self, *args: str, timeout_s: float = 60
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tstray",
-                "--demo",
-                "--config",
-                str(self.config_file),
-                *args,
-            ],
+            [*self.command, *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -84,14 +87,7 @@ class DemoApp:
     def start(self) -> None:
         log = (self.home / "stderr.log").open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tstray",
-                "--demo",
-                "--config",
-                str(self.config_file),
-            ],
+            self.command,
             env=self.env,
             stdout=log,
             stderr=log,
