@@ -11,7 +11,8 @@ Start-up order:
     the session (which loads stored tokens);
  6. the local token service on its own thread;
  7. the tray icon and notifications;
- 8. the session's refresh loop; then, if asked, the sign-in window.
+ 8. the session's refresh loop and its wake-ups (resume, network back); then,
+    if asked, the sign-in window.
 
 Shut-down runs the other way: the token service stops taking requests, the
 session finishes or abandons a refresh (saving a rotated token), the HTTP
@@ -27,6 +28,8 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import httpx
 import qasync
@@ -35,17 +38,23 @@ from PySide6.QtWidgets import QApplication
 
 from tstray import __version__
 from tstray.cli import Profile
-from tstray.config import Config
-from tstray.demo import DEMO_CLIENT_SECRET, DemoOptions, DemoSignInService
+from tstray.config import ApiSettings, Config, load_config
+from tstray.i18n import install_translation
 from tstray.logs import install_exception_hooks, redactor, setup_logging
 from tstray.oauth.client import TokenClient
 from tstray.quit_signals import QuitOnSignals
 from tstray.server.api_key import load_or_create_api_key
 from tstray.server.service import LocalTokenService, PortInUseError
+from tstray.session.history import SessionHistory
 from tstray.session.lifecycle import Session
 from tstray.single_instance import InstanceOwner, run_owner_or_hand_over
 from tstray.storage.keyring_store import StoreError, TokenStore
 from tstray.tray_app import TrayApp
+from tstray.ui.tooltips import install_tooltip_wrapper
+from tstray.wakeups import WakeUps
+
+if TYPE_CHECKING:
+    from tstray.demo import DemoSignInService
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +71,9 @@ class Services:
         self.config: Config = profile.config
 
         if profile.demo:
+            # Imported here: the real profile never loads the demo's code.
+            from tstray.demo import DemoOptions, DemoSignInService
+
             self.demo = DemoSignInService(
                 profile.paths.data_dir / "demo-service",
                 DemoOptions(
@@ -71,13 +83,12 @@ class Services:
             )
             self.demo.start()
             settings = self.demo.settings(self.config.tradestation)
-            self.config = Config(
-                settings,
-                self.config.server,
-                self.config.demo,
-                self.config.file,
-                self.config.problems,
-            )
+            self.config = replace(self.config, tradestation=settings)
+            if self.config.api == ApiSettings():
+                # Demo tokens never go to TradeStation: the demo service has
+                # no API, so the pass-through gets its 404s instead.
+                demo_api = f"{self.demo.base_url}/v3"
+                self.config = replace(self.config, api=ApiSettings(demo_api, demo_api))
             log.info("demo sign-in service on %s", self.demo.base_url)
 
         self.store = TokenStore("tstray-demo" if profile.demo else "tstray")
@@ -95,13 +106,24 @@ class Services:
             refresh_margin_s=self.config.tradestation.refresh_margin_s,
             remember_secret=redactor.add_secret,
         )
+        # The status window's 24-hour timeline; kinds and states only.
+        self.history = SessionHistory(profile.paths.data_dir / "session-history.json")
+        self.history.load()
+        self.session.add_listener(self.history.on_session_changed)
         self.server = LocalTokenService(
             port=self.config.server.port,
             api_key=self.api_key,
             snapshot=lambda: self.session.snapshot,
             ensure_fresh=self.session.ensure_fresh,
             main_loop=loop,
+            allowed_origins=self.config.server.allowed_origins,
+            upstreams={
+                "live": self.config.api.live_url,
+                "sim": self.config.api.sim_url,
+            },
         )
+        # Listeners run on the GUI loop; publish only hands the snapshot over.
+        self.session.add_listener(self.server.publish)
 
     async def client_secret(self) -> str | None:
         """The client secret: the environment, the demo's, or the keyring."""
@@ -109,6 +131,8 @@ class Services:
             return self._client_secret
         secret = os.environ.get("TSTRAY_CLIENT_SECRET")
         if not secret and self.demo is not None:
+            from tstray.demo import DEMO_CLIENT_SECRET
+
             secret = DEMO_CLIENT_SECRET
         if not secret and self.config.tradestation.client_id:
             try:
@@ -129,6 +153,16 @@ class Services:
             config.tradestation, self.http, self.client_secret
         )
         self.session.use_client(self.token_client)
+
+    def reload_config(self) -> None:
+        """Reads ``config.toml`` again (the settings window saved it) and
+        switches to it; the demo keeps its own key and URLs."""
+        config = load_config(self.profile.paths.config_file)
+        if self.demo is not None:
+            config = replace(
+                config, tradestation=self.demo.settings(config.tradestation)
+            )
+        self.use_config(config)
 
     def start_server(self) -> str:
         """Starts the local token service; returns a problem in words, or ""."""
@@ -154,6 +188,7 @@ class Services:
     async def close(self) -> None:
         self.server.stop()
         await self.session.stop()
+        self.history.record_stop()
         await self.http.aclose()
         self.store.close()
         if self.demo is not None:
@@ -172,13 +207,17 @@ async def _run(
     tray = TrayApp(services, quit_event)
     owner.command_received.connect(tray.on_instance_command)
     tray.start(server_problem)
+    services.history.record_start(services.session.snapshot)
     await services.session.start()
+    wakeups = WakeUps(services.session.wake)
+    wakeups.start()
     if sign_in:
         tray.request_sign_in()
 
     await quit_event.wait()
 
     log.info("shutting down")
+    wakeups.close()
     tray.close()
     await services.close()
 
@@ -195,6 +234,8 @@ def run_app(profile: Profile, *, sign_in_at_start: bool, verbose: bool) -> int:
     app.setDesktopFileName("tstray")
     # The tray app lives on after its windows close.
     app.setQuitOnLastWindowClosed(False)
+    install_translation(profile.config.ui.language)
+    install_tooltip_wrapper(app)
 
     command = "sign-in" if sign_in_at_start else "activate"
     owner = run_owner_or_hand_over(

@@ -25,6 +25,8 @@ DEFAULT_SCOPES = (
     "Trade",
 )
 
+ENVIRONMENTS = ("live", "sim")
+
 
 @dataclass(frozen=True)
 class TradeStationSettings:
@@ -39,13 +41,33 @@ class TradeStationSettings:
     revoke_url: str = "https://signin.tradestation.com/oauth/revoke"
     refresh_margin_s: int = 300
     pkce: bool = True
+    # "live" or "sim": which API the user trades on. The sign-in is the same
+    # for both; this picks the pass-through's default and the status label.
+    environment: str = "live"
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """The local token service."""
+    """The local token service.
+
+    Attributes:
+        port: the loopback port it listens on.
+        allowed_origins: web origins (``http://localhost:3000``) whose pages
+            may call it, with CORS for them alone; any other ``Origin`` is
+            refused.
+    """
 
     port: int = 31023
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where the local service's pass-through (``/v1/api/live|sim/...``) sends
+    requests, with the access token added."""
+
+    live_url: str = "https://api.tradestation.com/v3"
+    sim_url: str = "https://sim-api.tradestation.com/v3"
 
 
 @dataclass(frozen=True)
@@ -54,6 +76,37 @@ class DemoSettings:
 
     access_lifetime_s: int = 120
     rotating: bool = False
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """When tstray speaks up (``[notifications]``).
+
+    Attributes:
+        enabled: False keeps every notice in the log only.
+        quiet_hours: local ``(start, end)`` as ``"HH:MM"`` during which only
+            "sign-in needed" is shown; None for no quiet hours.
+        sign_in_warning_s: how long before a rotating key's 24-hour limit to
+            warn; 0 for never.
+        market_open: local ``"HH:MM"`` to be signed in by on weekdays, or "".
+        reminder_ahead_s: how long before ``market_open`` to remind.
+    """
+
+    enabled: bool = True
+    quiet_hours: tuple[str, str] | None = None
+    sign_in_warning_s: int = 3600
+    market_open: str = ""
+    reminder_ahead_s: int = 900
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """The user interface (``[ui]``): ``language`` is "system", "en" or "ro"."""
+
+    language: str = "system"
+
+
+LANGUAGES = ("system", "en", "ro")
 
 
 @dataclass(frozen=True)
@@ -81,6 +134,9 @@ class Config:
     demo: DemoSettings = field(default_factory=DemoSettings)
     file: Path | None = None
     problems: tuple[ConfigProblem, ...] = ()
+    api: ApiSettings = field(default_factory=ApiSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
 
     @property
     def has_client_id(self) -> bool:
@@ -133,6 +189,39 @@ def _is_loopback_http_url(value: object) -> bool:
     )
 
 
+def _is_api_url(value: object) -> bool:
+    # The access token rides on every request sent there, so it must be
+    # encrypted unless it never leaves the machine.
+    if not _is_http_url(value):
+        return False
+    parts = urlsplit(str(value))
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    no_extras = not (parts.query or parts.fragment or parts.username)
+    return (parts.scheme == "https" or loopback) and no_extras
+
+
+def _is_origin(value: object) -> bool:
+    """``scheme://host[:port]`` exactly as a browser sends it in ``Origin``."""
+    if not isinstance(value, str) or not _is_http_url(value):
+        return False
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018  # raises ValueError on a bad port
+    except ValueError:
+        return False
+    return (
+        value == value.strip()
+        and value == f"{parts.scheme}://{parts.netloc}"
+        and value.lower() == value
+        and not parts.username
+        and not parts.password
+    )
+
+
+def _is_origin_list(value: object) -> bool:
+    return isinstance(value, list) and all(_is_origin(item) for item in value)
+
+
 def _is_scope_list(value: object) -> bool:
     return (
         isinstance(value, list)
@@ -181,13 +270,35 @@ def _read_tradestation(reader: _Reader) -> TradeStationSettings:
             _is_margin,
         ),
         pkce=reader.get("pkce", d.pkce, "true or false", lambda v: isinstance(v, bool)),
+        environment=reader.get(
+            "environment",
+            d.environment,
+            '"live" or "sim"',
+            lambda v: v in ENVIRONMENTS,
+        ),
     )
 
 
 def _read_server(reader: _Reader) -> ServerSettings:
     d = ServerSettings()
+    origins = reader.get(
+        "allowed_origins",
+        list(d.allowed_origins),
+        'a list of origins such as ["http://localhost:3000"] (lower case, no path)',
+        _is_origin_list,
+    )
     return ServerSettings(
         port=reader.get("port", d.port, "a port number from 1 to 65535", _is_port),
+        allowed_origins=tuple(dict.fromkeys(origins)),
+    )
+
+
+def _read_api(reader: _Reader) -> ApiSettings:
+    d = ApiSettings()
+    url = "an https URL (http only on loopback) without a query or user"
+    return ApiSettings(
+        live_url=reader.get("live_url", d.live_url, url, _is_api_url).rstrip("/"),
+        sim_url=reader.get("sim_url", d.sim_url, url, _is_api_url).rstrip("/"),
     )
 
 
@@ -212,6 +323,76 @@ def _read_demo(reader: _Reader) -> DemoSettings:
             "rotating", d.rotating, "true or false", lambda v: isinstance(v, bool)
         ),
     )
+
+
+def _is_clock_time(value: object) -> bool:
+    """``"HH:MM"``, 24-hour."""
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        return False
+    hours, minutes = value[:2], value[3:]
+    return (
+        hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+    )
+
+
+def _is_seconds(low: int, high: int) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and low <= value <= high
+        )
+
+    return check
+
+
+def _read_notifications(reader: _Reader) -> NotificationSettings:
+    d = NotificationSettings()
+
+    def is_span(value: object) -> bool:
+        if value == "":
+            return True
+        if not isinstance(value, str):
+            return False
+        start, _, end = value.partition("-")
+        return _is_clock_time(start) and _is_clock_time(end) and start != end
+
+    span = reader.get("quiet_hours", "", 'a span such as "22:00-07:00", or ""', is_span)
+    market_open = reader.get(
+        "market_open",
+        d.market_open,
+        'a time such as "09:30", or ""',
+        lambda v: v == "" or _is_clock_time(v),
+    )
+    return NotificationSettings(
+        enabled=reader.get(
+            "enabled", d.enabled, "true or false", lambda v: isinstance(v, bool)
+        ),
+        quiet_hours=tuple(span.split("-")) if span else None,
+        sign_in_warning_s=reader.get(
+            "sign_in_warning_s",
+            d.sign_in_warning_s,
+            "a whole number of seconds from 0 to 43200",
+            _is_seconds(0, 43200),
+        ),
+        market_open=market_open,
+        reminder_ahead_s=reader.get(
+            "reminder_ahead_s",
+            d.reminder_ahead_s,
+            "a whole number of seconds from 60 to 14400",
+            _is_seconds(60, 14400),
+        ),
+    )
+
+
+def _read_ui(reader: _Reader) -> UiSettings:
+    language = reader.get(
+        "language",
+        UiSettings.language,
+        '"system", "en" or "ro"',
+        lambda v: v in LANGUAGES,
+    )
+    return UiSettings(language=language)
 
 
 def _table(
@@ -247,11 +428,23 @@ def load_config(file: Path) -> Config:
     )
     server_reader = _Reader(file, "server", _table(document, "server", file, problems))
     demo_reader = _Reader(file, "demo", _table(document, "demo", file, problems))
+    api_reader = _Reader(file, "api", _table(document, "api", file, problems))
     tradestation = _read_tradestation(ts_reader)
     server = _read_server(server_reader)
     demo = _read_demo(demo_reader)
+    api = _read_api(api_reader)
     problems += ts_reader.problems + server_reader.problems + demo_reader.problems
-    return Config(tradestation, server, demo, file, tuple(problems))
+    problems += api_reader.problems
+    notices_reader = _Reader(
+        file, "notifications", _table(document, "notifications", file, problems)
+    )
+    ui_reader = _Reader(file, "ui", _table(document, "ui", file, problems))
+    notifications = _read_notifications(notices_reader)
+    ui = _read_ui(ui_reader)
+    problems += notices_reader.problems + ui_reader.problems
+    return Config(
+        tradestation, server, demo, file, tuple(problems), api, notifications, ui
+    )
 
 
 def with_client_id(config: Config, client_id: str) -> Config:

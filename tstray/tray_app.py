@@ -14,22 +14,23 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
-from tstray.config import with_client_id
-from tstray.config_writer import set_value
 from tstray.oauth.authorize import SignInCancelledError, SignInFailedError
 from tstray.oauth.errors import TokenEndpointError
 from tstray.oauth.tokens import utc_now
 from tstray.session.state import SessionSnapshot
+from tstray.signin.browser import run_browser_sign_in
 from tstray.signin.flow import SignInAlreadyOpenError, SignInFlow
 from tstray.signin.launcher import SignInWindowError, run_sign_in_window
-from tstray.storage.keyring_store import StoreError
-from tstray.ui.first_run import FirstRunDialog
+from tstray.ui.account_actions import AccountActions
 from tstray.ui.notifications import Notice, Notifier, SessionNotices
+from tstray.ui.reminders import ReminderPolicy
 from tstray.ui.status_dialog import StatusDialog
+from tstray.ui.store_notices import StoreNotices
+from tstray.ui.texts import tr
 from tstray.ui.tray import TrayController
 
 if TYPE_CHECKING:
@@ -53,22 +54,47 @@ class TrayApp(QObject):
         self._services = services
         self._quit_event = quit_event
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._problem_boxes: set[QMessageBox] = set()
         self._status_dialog: StatusDialog | None = None
-        self._first_run: FirstRunDialog | None = None
+        self._account = AccountActions(
+            services,
+            self._spawn,
+            lambda: self._flow.running or self._browser_flow.running,
+            self._show_problem,
+            parent=self,
+        )
 
         self._tray = TrayController(utc_now)
         self._notifier = Notifier(self._tray.tray_icon)
-        self._notices = SessionNotices(self._notifier, utc_now, parent=self)
+        self._notices = SessionNotices(
+            self._notifier,
+            utc_now,
+            parent=self,
+            reminders=ReminderPolicy(services.config.notifications),
+        )
+        self._store_notices = StoreNotices(self._notifier)
 
         self._tray.sign_in_requested.connect(self.request_sign_in)
+        self._tray.browser_sign_in_requested.connect(self.request_browser_sign_in)
         self._tray.copy_token_requested.connect(self.on_copy_token_requested)
         self._tray.status_requested.connect(self.on_status_requested)
         self._tray.sign_out_requested.connect(self.on_sign_out_requested)
+        self._tray.settings_requested.connect(self._account.open_settings)
+        self._tray.revoke_requested.connect(self._account.confirm_revoke)
+        self._account.settings_saved.connect(self.on_account_settings_saved)
+        self._account.test_sign_in_requested.connect(self.request_sign_in)
         self._tray.quit_requested.connect(self._quit_event.set)
         self._notifier.sign_in_clicked.connect(self.request_sign_in)
         self.snapshot_changed.connect(self.on_snapshot_changed)
 
         self._flow = self._make_flow()
+        self._browser_flow = self._make_browser_flow()
+
+    def _make_browser_flow(self) -> SignInFlow:
+        services = self._services
+        return SignInFlow(
+            services.config.tradestation, services.token_client, run_browser_sign_in
+        )
 
     def _make_flow(self) -> SignInFlow:
         services = self._services
@@ -81,7 +107,9 @@ class TrayApp(QObject):
                 redirect,
                 profile.paths.web_profile_dir,
                 f"tstray-{profile.name}",
-                title="Sign in to TradeStation" + (" (demo)" if profile.demo else ""),
+                title=tr("Sign in to TradeStation (demo)")
+                if profile.demo
+                else tr("Sign in to TradeStation"),
             ),
         )
 
@@ -89,6 +117,9 @@ class TrayApp(QObject):
 
     def start(self, server_problem: str) -> None:
         self._services.session.add_listener(self.snapshot_changed.emit)
+        if not self._services.config.has_client_id:
+            # First start: nothing works without an API key, so ask at once.
+            self._account.open_wizard()
         self._tray.update(self._services.session.snapshot)
         if not self._tray.show():
             log.warning(
@@ -97,14 +128,19 @@ class TrayApp(QObject):
             self._notifier.notify(
                 Notice(
                     "no_tray",
-                    "tstray is running without an icon",
-                    "This desktop shows no tray icons. Local programs still get tokens; "
-                    "use 'tstray login' and 'tstray status' from a terminal.",
+                    tr("tstray is running without an icon"),
+                    tr(
+                        "This desktop shows no tray icons. Local programs still get "
+                        "tokens; use “tstray login” and “tstray "
+                        "status” from a terminal."
+                    ),
                 )
             )
         if server_problem:
             self._notifier.notify(
-                Notice("port_busy", "Local token service not started", server_problem)
+                Notice(
+                    "port_busy", tr("Local token service not started"), server_problem
+                )
             )
         problems = self._services.config.problems
         if problems:
@@ -113,7 +149,7 @@ class TrayApp(QObject):
             self._notifier.notify(
                 Notice(
                     "config_problem",
-                    "Problem in the settings file",
+                    tr("Problem in the settings file"),
                     "\n".join(str(problem) for problem in problems[:3])
                     + (
                         f"\n(and {len(problems) - 3} more in the log)"
@@ -143,6 +179,7 @@ class TrayApp(QObject):
         if self._status_dialog is not None:
             self._status_dialog.update(snapshot)
         self._notices.on_session_changed(snapshot)
+        self._store_notices.on_session_changed(snapshot)
 
     # -- hand-over from a second start -------------------------------------
 
@@ -160,73 +197,55 @@ class TrayApp(QObject):
         if not self._services.config.has_client_id:
             self._ask_for_api_key()
             return
-        if self._flow.running:
-            log.info("the sign-in window is already open")
+        if self._flow.running or self._browser_flow.running:
+            log.info("a sign-in is already under way")
             return
         self._spawn(self._sign_in())
 
-    async def _sign_in(self) -> None:
+    def request_browser_sign_in(self) -> None:
+        if not self._services.config.has_client_id:
+            self._ask_for_api_key()
+            return
+        if self._flow.running or self._browser_flow.running:
+            log.info("a sign-in is already under way")
+            return
+        self._spawn(self._sign_in(self._browser_flow))
+
+    async def _sign_in(self, flow: SignInFlow | None = None) -> None:
         try:
-            tokens = await self._flow.sign_in()
+            tokens = await (flow or self._flow).sign_in()
         except SignInAlreadyOpenError:
             return
         except SignInCancelledError as exc:
             log.info("sign-in declined: %s", exc)
-            self._show_problem("Sign-in cancelled", str(exc))
+            self._show_problem(tr("Sign-in cancelled"), str(exc))
             return
         except (SignInFailedError, SignInWindowError) as exc:
             log.error("sign-in failed: %s", exc)
-            self._show_problem("Sign-in failed", str(exc))
+            self._show_problem(tr("Sign-in failed"), str(exc))
             return
         except TokenEndpointError as exc:
             log.error("sign-in failed at the token exchange: %s", exc.reason)
-            self._show_problem("Sign-in failed", exc.reason)
+            self._show_problem(tr("Sign-in failed"), exc.reason)
             return
         if tokens is not None:
             await self._services.session.signed_in(tokens)
 
     def _ask_for_api_key(self) -> None:
-        if self._first_run is not None:
-            self._first_run.raise_()
-            self._first_run.activateWindow()
-            return
-        dialog = FirstRunDialog()
-        dialog.finished.connect(self.on_first_run_finished)
-        self._first_run = dialog
-        dialog.show()
-        dialog.raise_()
+        self._account.open_wizard()
 
-    def on_first_run_finished(self, result: int) -> None:
-        dialog, self._first_run = self._first_run, None
-        if dialog is None or result != QDialog.DialogCode.Accepted:
-            return
-        client_id, client_secret = dialog.values()
-        dialog.deleteLater()
-        self._spawn(self._save_api_key(client_id, client_secret))
-
-    async def _save_api_key(self, client_id: str, client_secret: str) -> None:
-        services = self._services
-        config_file = services.profile.paths.config_file
-        try:
-            set_value(config_file, "tradestation", "client_id", client_id)
-        except OSError as exc:
-            self._show_problem("Could not save the API key", f"{config_file}: {exc}")
-            return
-        if client_secret:
-            try:
-                await services.store.save_client_secret(client_id, client_secret)
-            except StoreError as exc:
-                self._show_problem("Could not save the client secret", str(exc))
-                return
-        services.use_config(with_client_id(services.config, client_id))
+    def on_account_settings_saved(self) -> None:
+        # The flows hold the old settings and token client.
         self._flow = self._make_flow()
-        self.request_sign_in()
+        self._browser_flow = self._make_browser_flow()
+        if self._status_dialog is not None:
+            self._status_dialog.set_environment(self._account.environment())
 
     def on_copy_token_requested(self) -> None:
         token = self._services.session.snapshot.token_if_valid(utc_now())
         if token is None:
             self._show_problem(
-                "No token to copy", "There is no valid access token right now."
+                tr("No token to copy"), tr("There is no valid access token right now.")
             )
             return
         QGuiApplication.clipboard().setText(token)
@@ -234,7 +253,11 @@ class TrayApp(QObject):
 
     def on_status_requested(self) -> None:
         if self._status_dialog is None:
-            dialog = StatusDialog(utc_now)
+            dialog = StatusDialog(
+                utc_now,
+                history=self._services.history.events,
+                environment=self._account.environment(),
+            )
             dialog.sign_in_requested.connect(self.request_sign_in)
             dialog.copy_token_requested.connect(self.on_copy_token_requested)
             dialog.open_log_folder_requested.connect(self.on_open_log_folder_requested)
@@ -249,10 +272,13 @@ class TrayApp(QObject):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def on_sign_out_requested(self) -> None:
-        self._spawn(self._services.session.sign_out())
+        self._account.sign_out()
 
     def _show_problem(self, title: str, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, message)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setModal(False)
+        # A parentless box lives only while Python holds a reference to it.
+        self._problem_boxes.add(box)
+        box.finished.connect(lambda _result: self._problem_boxes.discard(box))
+        box.finished.connect(box.deleteLater)
         box.show()

@@ -306,12 +306,15 @@ def test_menu_when_signed_out(qapp: QApplication, tray: TrayController) -> None:
 
     assert menu_state(tray) == {
         "Sign in\u2026": True,
+        "Sign in with my browser\u2026": True,
         "Copy access token": False,
         "Status\u2026": True,
+        "Settings\u2026": True,
         "Sign out": False,
+        "Revoke at TradeStation\u2026": False,
         "Quit": True,
     }
-    assert [a.isSeparator() for a in tray.menu.actions()].index(True) == 3
+    assert [a.isSeparator() for a in tray.menu.actions()].index(True) == 5
 
 
 @pytest.mark.parametrize(
@@ -325,9 +328,12 @@ def test_menu_when_signed_in(
 
     assert menu_state(tray) == {
         "Sign in again\u2026": True,
+        "Sign in with my browser\u2026": True,
         "Copy access token": can_copy,
         "Status\u2026": True,
+        "Settings\u2026": True,
         "Sign out": True,
+        "Revoke at TradeStation\u2026": True,
         "Quit": True,
     }
 
@@ -347,9 +353,12 @@ def test_menu_items_emit_their_signals(qtbot: QtBot, tray: TrayController) -> No
     tray.update(VALID)
     signals = [
         tray.sign_in_requested,
+        tray.browser_sign_in_requested,
         tray.copy_token_requested,
         tray.status_requested,
+        tray.settings_requested,
         tray.sign_out_requested,
+        tray.revoke_requested,
         tray.quit_requested,
     ]
     actions = [a for a in tray.menu.actions() if not a.isSeparator()]

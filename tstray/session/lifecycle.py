@@ -22,8 +22,8 @@ import logging
 import random as random_module
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from tstray.oauth.errors import (
     FinalError,
@@ -44,10 +44,19 @@ SessionListener = Callable[[SessionSnapshot], None]
 ROTATING_CHAIN_LIFETIME = timedelta(hours=24)
 # How often to retry the keyring when it was locked or unreachable.
 STORE_RETRY_S = 30.0
+# How far a token's own ``exp`` claim may fall before the expiry counted from
+# ``expires_in`` and still be trusted: whole-second rounding plus a little
+# clock skew. A larger gap means the clocks disagree, and ``exp`` is ignored.
+MAX_EXP_ROUNDING_S = 2.0
 
 
 class TokenRefresher(Protocol):
     async def refresh(self, tokens: TokenSet) -> TokenSet: ...
+
+
+@runtime_checkable
+class TokenRevoker(Protocol):
+    async def revoke(self, refresh_token: str) -> None: ...
 
 
 class TokenStorage(Protocol):
@@ -56,6 +65,28 @@ class TokenStorage(Protocol):
     async def save_tokens(self, tokens: TokenSet) -> None: ...
 
     async def delete_tokens(self) -> None: ...
+
+
+def with_trusted_expiry(tokens: TokenSet) -> TokenSet:
+    """Returns ``tokens`` with ``expires_at`` no later than the access token's
+    own ``exp`` claim.
+
+    ``expires_at`` counts ``expires_in`` from when the request was sent, but a
+    service that writes ``exp`` in whole seconds (Auth0, so TradeStation) ends
+    the token up to a second sooner; serving it in that second would hand out
+    a token the API refuses.
+    """
+    exp = jwt_claims(tokens.access_token).get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return tokens
+    try:
+        claimed = datetime.fromtimestamp(float(exp), UTC)
+    except (OverflowError, OSError, ValueError):
+        return tokens
+    gap_s = (tokens.expires_at - claimed).total_seconds()
+    if not 0 < gap_s <= MAX_EXP_ROUNDING_S:
+        return tokens
+    return replace(tokens, expires_at=claimed)
 
 
 def refresh_due_at(tokens: TokenSet, margin_s: float) -> datetime:
@@ -154,13 +185,23 @@ class Session:
             self._runner = None
         if self._inflight is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._inflight), grace_s)
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._inflight), grace_s)
+                except TimeoutError:
+                    log.warning(
+                        "abandoned a refresh still waiting for an answer after"
+                        " %.0f s; the stored tokens are those from before it",
+                        grace_s,
+                    )
 
     def wake(self) -> None:
         """Re-checks the schedule now: call after a resume from sleep or when
-        the network comes back. A network-caused backoff is cut short."""
+        the network comes back. A network-caused backoff is cut short, and
+        a keyring that failed is tried again now (a resume usually follows
+        the user unlocking the desktop, and with it the keyring)."""
         if self._snapshot.state is SessionState.OFFLINE:
             self._not_before = None
+        self._store_retry_at = None
         self._wake.set()
 
     # -- user actions ------------------------------------------------------
@@ -168,9 +209,13 @@ class Session:
     async def signed_in(self, tokens: TokenSet) -> None:
         """Takes the tokens of a fresh sign-in, saves them and serves them."""
         self._generation += 1
+        tokens = with_trusted_expiry(tokens)
         self._tokens = tokens
         self._failures = 0
         self._not_before = None
+        # A fresh sign-in supersedes whatever the keyring holds: a load still
+        # waiting to be retried must not bring the older session back.
+        self._loaded = True
         await self._save(tokens)
         log.info(
             "signed in as %s; token expires in %.0f s",
@@ -195,6 +240,24 @@ class Session:
         log.info("signed out")
         self._publish(SessionSnapshot(state=SessionState.SIGNED_OUT))
         self._wake.set()
+
+    async def revoke(self) -> bool:
+        """Revokes the refresh token at the sign-in service, which revokes
+        every refresh token of the API key, then signs out. Returns whether a
+        token was revoked (False: there was none; only signed out).
+
+        Raises:
+            TokenEndpointError: the service did not confirm the revoke; the
+                session is left as it was, so nothing looks revoked that is not.
+        """
+        refresh_token = self._tokens.refresh_token if self._tokens else None
+        revoked = False
+        if refresh_token is not None and isinstance(self._client, TokenRevoker):
+            await self._client.revoke(refresh_token)
+            log.info("refresh token revoked at the sign-in service")
+            revoked = True
+        await self.sign_out()
+        return revoked
 
     async def ensure_fresh(self, min_ttl_s: float = 0.0) -> SessionSnapshot:
         """Returns a snapshot whose token lives at least ``min_ttl_s`` more
@@ -314,6 +377,7 @@ class Session:
             self._publish(SessionSnapshot(state=SessionState.SIGNED_OUT))
             return
 
+        tokens = with_trusted_expiry(tokens)
         self._tokens = tokens
         now = self._clock()
         log.info(
@@ -347,6 +411,8 @@ class Session:
             return False
         if self._unsaved:
             log.info("tokens saved to the keyring after an earlier failure")
+            if self._snapshot.error_code == "keyring_unavailable":
+                self._publish(replace(self._snapshot, last_error="", error_code=""))
         self._unsaved = False
         self._store_retry_at = None
         return True
@@ -389,6 +455,7 @@ class Session:
 
         # The new refresh token (if rotated) goes to the keyring before the
         # new access token is handed to anyone.
+        new_tokens = with_trusted_expiry(new_tokens)
         self._tokens = new_tokens
         await self._save(new_tokens)
         elapsed_ms = (self._clock() - started).total_seconds() * 1000

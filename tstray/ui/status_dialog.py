@@ -1,44 +1,90 @@
-"""The status window: the session in words, with the buttons that fix what
-is wrong.
+"""The status window: the session in words, a 24-hour timeline, and the
+buttons that fix what is wrong.
 
-It shows what ``update(snapshot)`` gave it and counts the time left down
-each second while it is open (its timer stops when it is hidden). It never
-shows the token itself: "Copy token" only asks for it with a signal.
+It shows what ``update(snapshot)`` gave it, and counts the token's expiry
+and the next refresh down each second while it is open (its timer stops
+when it is hidden). It never shows the token itself: "Copy token" only asks
+for it with a signal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal, SignalInstance
+from PySide6.QtCore import QLocale, Qt, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from tstray.session.history import HistoryEvent
 from tstray.session.state import Health, SessionSnapshot, SessionState
 from tstray.ui.texts import fix_for, format_duration, headline, time_left_words, tr
+from tstray.ui.timeline import TimelineWidget
 
 _TICK_MS = 1000
 
 
+def countdown(seconds: float) -> str:
+    """A clock-style count down: "17:05", "1:02:09"; never negative."""
+    whole_s = max(0, int(seconds))
+    hours, rest = divmod(whole_s, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def _local_time(moment: datetime, now: datetime) -> str:
+    local, local_now = moment.astimezone(), now.astimezone()
+    if local.date() == local_now.date():
+        return local.strftime("%H:%M")
+    # The day in the user's language, not the C locale's.
+    day = QLocale().dayName(local.isoweekday(), QLocale.FormatType.ShortFormat)
+    return f"{day} {local.strftime('%H:%M')}"
+
+
 def _when_words(moment: datetime | None, now: datetime) -> str:
-    """ "in 12 min (14:03)", "now", or "—" when nothing is planned."""
+    """ "in 12:05 (14:03)", "now", or "—" when nothing is planned."""
     if moment is None:
         return "\u2014"
     wait_s = (moment - now).total_seconds()
-    local_time = moment.astimezone().strftime("%H:%M")
     if wait_s <= 0:
         return tr("now")
+    return tr("in {countdown} ({time})").format(
+        countdown=countdown(wait_s), time=_local_time(moment, now)
+    )
+
+
+def _deadline_words(moment: datetime | None, now: datetime) -> str:
+    """ "in 23 h 10 min (Tue 09:30)" for the rotating-key limit."""
+    if moment is None:
+        return "\u2014"
+    wait_s = (moment - now).total_seconds()
+    if wait_s <= 0:
+        return tr("now: the 24-hour limit has passed")
     return tr("in {duration} ({time})").format(
-        duration=format_duration(wait_s), time=local_time
+        duration=format_duration(wait_s), time=_local_time(moment, now)
+    )
+
+
+def _token_words(snapshot: SessionSnapshot, now: datetime) -> str:
+    """ "valid for 17:05 (expires 14:20)", or why no token can be had."""
+    seconds_left = snapshot.seconds_left(now)
+    if snapshot.access_token is None or seconds_left is None or seconds_left <= 0:
+        return time_left_words(snapshot, now)
+    assert snapshot.expires_at is not None
+    return tr("valid for {countdown} (expires {time})").format(
+        countdown=countdown(seconds_left),
+        time=_local_time(snapshot.expires_at, now),
     )
 
 
@@ -65,18 +111,26 @@ class StatusDialog(QDialog):
     open_log_folder_requested = Signal()
 
     def __init__(
-        self, clock: Callable[[], datetime], parent: QWidget | None = None
+        self,
+        clock: Callable[[], datetime],
+        parent: QWidget | None = None,
+        *,
+        history: Callable[[], Sequence[HistoryEvent]] = list,
+        environment: str = "",
     ) -> None:
         """Builds the window for a signed-out session; call ``update``.
 
         Args:
             clock: returns the current time (UTC).
             parent: the parent widget, if any.
+            history: returns the session's events of the last 24 hours.
+            environment: "Live", "Simulator" or "Demo", in words.
         """
         super().__init__(parent)
         self.setWindowTitle(tr("tstray status"))
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(600)
         self._clock = clock
+        self._history = history
         self._snapshot = SessionSnapshot()
 
         self._state_label = _value_label("state")
@@ -84,6 +138,8 @@ class StatusDialog(QDialog):
         font.setBold(True)
         self._state_label.setFont(font)
         self._account_label = _value_label("account")
+        self._environment_label = _value_label("environment")
+        self._environment_label.setText(environment or "\u2014")
         self._time_left_label = _value_label("time_left")
         self._next_refresh_label = _value_label("next_refresh")
         self._deadline_label = _value_label("sign_in_deadline")
@@ -96,6 +152,7 @@ class StatusDialog(QDialog):
         )
         self._add_row(tr("State:"), self._state_label)
         self._add_row(tr("Account:"), self._account_label)
+        self._add_row(tr("Environment:"), self._environment_label)
         self._add_row(tr("Token:"), self._time_left_label)
         self._add_row(tr("Next refresh:"), self._next_refresh_label)
         self._add_row(tr("Sign in again by:"), self._deadline_label)
@@ -111,15 +168,31 @@ class StatusDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self._close_button = buttons.button(QDialogButtonBox.StandardButton.Close)
 
+        self._timeline = TimelineWidget(clock)
+        timeline_box = QGroupBox(tr("Last 24 hours"))
+        timeline_layout = QVBoxLayout(timeline_box)
+        timeline_layout.addWidget(self._timeline)
+
         layout = QVBoxLayout(self)
         layout.addLayout(self._form)
-        layout.addSpacing(12)
+        layout.addSpacing(8)
+        layout.addWidget(timeline_box)
+        layout.addSpacing(8)
         layout.addWidget(buttons)
 
         self._tick_timer = QTimer(self)
         self._tick_timer.setInterval(_TICK_MS)
         self._tick_timer.timeout.connect(self.on_tick_timer_timeout)
         self._refresh_texts()
+
+    @property
+    def timeline(self) -> TimelineWidget:
+        """The 24-hour chart (for tests)."""
+        return self._timeline
+
+    def set_environment(self, environment: str) -> None:
+        """Shows which TradeStation environment the settings point at."""
+        self._environment_label.setText(environment or "\u2014")
 
     @property
     def tick_timer_active(self) -> bool:
@@ -131,6 +204,7 @@ class StatusDialog(QDialog):
         labels = (
             self._state_label,
             self._account_label,
+            self._environment_label,
             self._time_left_label,
             self._next_refresh_label,
             self._deadline_label,
@@ -183,11 +257,12 @@ class StatusDialog(QDialog):
 
         self._state_label.setText(headline(snapshot, now, with_reason=False))
         self._account_label.setText(snapshot.account or "\u2014")
-        self._time_left_label.setText(time_left_words(snapshot, now))
+        self._time_left_label.setText(_token_words(snapshot, now))
         self._next_refresh_label.setText(_when_words(snapshot.next_refresh_at, now))
-        self._deadline_label.setText(_when_words(snapshot.sign_in_deadline, now))
+        self._deadline_label.setText(_deadline_words(snapshot.sign_in_deadline, now))
         self._error_label.setText(snapshot.last_error)
         self._fix_label.setText(fix_for(snapshot.error_code))
+        self._timeline.set_events(self._history())
 
         self._form.setRowVisible(self._account_label, not signed_out)
         self._form.setRowVisible(

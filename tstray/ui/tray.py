@@ -37,17 +37,24 @@ class TrayController(QObject):
     Signals:
         sign_in_requested: the user chose "Sign in…" / "Sign in again…", or
             clicked the icon while not signed in.
+        browser_sign_in_requested: the user chose "Sign in with my
+            browser…".
         copy_token_requested: the user chose "Copy access token".
-        status_requested: the user chose "Status…", or clicked the icon while
-            signed in.
+        status_requested: the user chose "Status…", clicked the icon while
+            signed in, or double-clicked it.
+        settings_requested: the user chose "Settings…".
         sign_out_requested: the user chose "Sign out".
+        revoke_requested: the user chose "Revoke at TradeStation…".
         quit_requested: the user chose "Quit".
     """
 
     sign_in_requested = Signal()
+    browser_sign_in_requested = Signal()
     copy_token_requested = Signal()
     status_requested = Signal()
+    settings_requested = Signal()
     sign_out_requested = Signal()
+    revoke_requested = Signal()
     quit_requested = Signal()
 
     def __init__(
@@ -65,10 +72,16 @@ class TrayController(QObject):
 
         self._menu = QMenu()
         self._sign_in_action = self._add_action(self.sign_in_requested)
+        self._browser_sign_in_action = self._add_action(self.browser_sign_in_requested)
+        self._browser_sign_in_action.setText(tr("Sign in with my browser\u2026"))
         self._copy_action = self._add_action(self.copy_token_requested)
         self._status_action = self._add_action(self.status_requested)
+        self._settings_action = self._add_action(self.settings_requested)
+        self._settings_action.setText(tr("Settings\u2026"))
         self._menu.addSeparator()
         self._sign_out_action = self._add_action(self.sign_out_requested)
+        self._revoke_action = self._add_action(self.revoke_requested)
+        self._revoke_action.setText(tr("Revoke at TradeStation\u2026"))
         self._quit_action = self._add_action(self.quit_requested)
         self._copy_action.setText(tr("Copy access token"))
         self._status_action.setText(tr("Status\u2026"))
@@ -139,7 +152,11 @@ class TrayController(QObject):
         self._update_actions()
 
     def on_tray_icon_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
-        """A plain left click signs in when needed, else opens the status."""
+        """A plain left click signs in when needed, else opens the status; a
+        double click always opens the status."""
+        if reason is QSystemTrayIcon.ActivationReason.DoubleClick:
+            self.status_requested.emit()
+            return
         if reason is not QSystemTrayIcon.ActivationReason.Trigger:
             return
         if self._snapshot.health in (Health.SIGNED_OUT, Health.NEEDS_USER):
@@ -167,6 +184,7 @@ class TrayController(QObject):
         )
         self._copy_action.setEnabled(has_valid_token)
         self._sign_out_action.setEnabled(not signed_out)
+        self._revoke_action.setEnabled(not signed_out)
 
     def _schedule_tooltip_refresh(self) -> None:
         """Plans one tooltip refresh for when the shown minute changes."""
