@@ -10,7 +10,7 @@ it lives in the keyring (or ``TSTRAY_CLIENT_SECRET`` for automation).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,7 @@ class _Reader:
         self.section = section
         self.table = table
         self.problems: list[ConfigProblem] = []
+        self.asked: set[str] = set()
 
     def _problem(self, key: str, expected: str, found: object) -> None:
         self.problems.append(
@@ -164,6 +165,7 @@ class _Reader:
         expected: str,
         check: Callable[[Any], bool],
     ) -> Any:
+        self.asked.add(key)
         if key not in self.table:
             return default
         value = self.table[key]
@@ -173,11 +175,39 @@ class _Reader:
         return value
 
 
+def _unknown_names(
+    file: Path, document: Mapping[str, Any], readers: Sequence[_Reader]
+) -> list[ConfigProblem]:
+    """A misspelt key would otherwise be ignored without a word."""
+    known = {reader.section: reader for reader in readers}
+    problems = []
+    for section, table in document.items():
+        reader = known.get(section)
+        if reader is None:
+            problems.append(
+                ConfigProblem(file, section, "a known table", "an unknown one")
+            )
+            continue
+        for key in sorted(set(table) - reader.asked):
+            problems.append(
+                ConfigProblem(file, f"{section}.{key}", "a known key", "an unknown one")
+            )
+    return problems
+
+
 def _is_http_url(value: object) -> bool:
     if not isinstance(value, str):
         return False
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _is_service_url(value: object) -> bool:
+    # Tokens and codes travel to these URLs: TLS is required, except on this
+    # machine (the demo service and tests run on loopback).
+    return _is_http_url(value) and (
+        str(value).startswith("https://") or _is_loopback_http_url(value)
+    )
 
 
 def _is_loopback_http_url(value: object) -> bool:
@@ -242,7 +272,7 @@ def _is_margin(value: object) -> bool:
 
 def _read_tradestation(reader: _Reader) -> TradeStationSettings:
     d = TradeStationSettings()
-    url = "an http(s) URL"
+    url = "an https URL (plain http only on localhost)"
 
     def is_str(v: object) -> bool:
         return isinstance(v, str)
@@ -260,9 +290,11 @@ def _read_tradestation(reader: _Reader) -> TradeStationSettings:
         ),
         scopes=tuple(scopes),
         audience=reader.get("audience", d.audience, "a string", is_str),
-        authorize_url=reader.get("authorize_url", d.authorize_url, url, _is_http_url),
-        token_url=reader.get("token_url", d.token_url, url, _is_http_url),
-        revoke_url=reader.get("revoke_url", d.revoke_url, url, _is_http_url),
+        authorize_url=reader.get(
+            "authorize_url", d.authorize_url, url, _is_service_url
+        ),
+        token_url=reader.get("token_url", d.token_url, url, _is_service_url),
+        revoke_url=reader.get("revoke_url", d.revoke_url, url, _is_service_url),
         refresh_margin_s=reader.get(
             "refresh_margin_s",
             d.refresh_margin_s,
@@ -415,6 +447,11 @@ def load_config(file: Path) -> Config:
     except OSError as exc:
         problem = ConfigProblem(file, "(file)", "a readable file", exc.strerror or "")
         return Config(file=file, problems=(problem,))
+    except UnicodeDecodeError as exc:
+        problem = ConfigProblem(
+            file, "(file)", "text in UTF-8", f"a byte it cannot read at {exc.start}"
+        )
+        return Config(file=file, problems=(problem,))
 
     try:
         document = tomllib.loads(text)
@@ -442,6 +479,15 @@ def load_config(file: Path) -> Config:
     notifications = _read_notifications(notices_reader)
     ui = _read_ui(ui_reader)
     problems += notices_reader.problems + ui_reader.problems
+    readers = (
+        ts_reader,
+        server_reader,
+        demo_reader,
+        api_reader,
+        notices_reader,
+        ui_reader,
+    )
+    problems += _unknown_names(file, document, readers)
     return Config(
         tradestation, server, demo, file, tuple(problems), api, notifications, ui
     )

@@ -59,10 +59,11 @@ class AppPaths:
     log_dir: Path
     data_dir: Path
     runtime_dir: Path
+    config_file_name: str = "config.toml"
 
     @property
     def config_file(self) -> Path:
-        return self.config_dir / "config.toml"
+        return self.config_dir / self.config_file_name
 
     @property
     def api_key_file(self) -> Path:
@@ -95,4 +96,5 @@ def app_paths(profile: str = "default", config_file: Path | None = None) -> AppP
         log_dir=_user_state_root() / suffix,
         data_dir=_user_data_root() / suffix,
         runtime_dir=runtime_dir,
+        config_file_name=config_file.name if config_file else "config.toml",
     )

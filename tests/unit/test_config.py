@@ -116,3 +116,49 @@ def test_writer_creates_the_file_and_adds_missing_keys(tmp_path: Path) -> None:
     config = load_config(file)
     assert config.tradestation.client_id == "K"
     assert config.tradestation.scopes == ("openid", "offline_access")
+
+
+def test_the_readme_example_is_a_valid_config(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    file = tmp_path / "config.toml"
+    file.write_text(block.replace('client_id = "..."', 'client_id = "KEY"'), encoding="utf-8")
+    assert [str(p) for p in load_config(file).problems] == []
+
+
+def test_misspelt_keys_and_tables_are_reported(tmp_path: Path) -> None:
+    file = tmp_path / "config.toml"
+    file.write_text('[tradestation]\nclinet_id = "K"\n[sever]\nport = 1\n', encoding="utf-8")
+    messages = [str(p) for p in load_config(file).problems]
+    assert any("[tradestation.clinet_id]" in m and "unknown" in m for m in messages)
+    assert any("[sever]" in m for m in messages)
+
+
+def test_sign_in_urls_need_tls_unless_on_this_machine(tmp_path: Path) -> None:
+    file = tmp_path / "config.toml"
+    file.write_text(
+        '[tradestation]\ntoken_url = "http://signin.example.invalid/oauth/token"\n'
+        'authorize_url = "http://127.0.0.1:9/authorize"\n',
+        encoding="utf-8",
+    )
+    config = load_config(file)
+    assert config.tradestation.token_url.startswith("https://signin.tradestation.com")
+    assert config.tradestation.authorize_url == "http://127.0.0.1:9/authorize"
+    assert any("[tradestation.token_url]" in str(p) for p in config.problems)
+
+
+def test_a_file_that_is_not_utf8_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    file = tmp_path / "config.toml"
+    file.write_bytes(b"[server]\nport = 4000 # \xff\xfe\n")
+    config = load_config(file)
+    assert "UTF-8" in str(config.problems[0])
+    assert config.server.port == 31023
+
+
+def test_config_option_keeps_the_file_name_given(tmp_path: Path) -> None:
+    from tstray.paths import app_paths
+
+    file = tmp_path / "my-settings.toml"
+    paths = app_paths("demo", file)
+    assert paths.config_file == file
+    assert paths.api_key_file == tmp_path / "api-key"

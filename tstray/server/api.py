@@ -1,8 +1,10 @@
-"""The local token service's routes: ``/v1/token``, ``/v1/status``, ``/healthz``.
+"""The local token service's routes: ``/v1/token``, ``/v1/status``,
+``/v1/events``, ``/v1/openapi.json``, the ``/v1/api/*`` pass-through and
+``/healthz``.
 
 Every request passes the same gate first: an exact loopback ``Host`` (which
-defeats DNS rebinding), no ``Origin`` (browsers' cross-site requests), no
-proxy headers, no credential in the URL, and on ``/v1/*`` the API key as a
+defeats DNS rebinding), no ``Origin`` (browsers' cross-site requests) unless
+the user listed it, no proxy headers, no credential in the URL, and on ``/v1/*`` the API key as a
 bearer token. The routes then read the session's immutable snapshot; when the
 token is too old they ask the session, on the GUI loop, for a fresh one. This
 module never logs a header value, the API key or a token, never serves a token
@@ -13,23 +15,33 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from urllib.parse import parse_qsl
 
-import tstray
+from tstray.config import ApiSettings
+from tstray.server import openapi, passthrough
+from tstray.server.cors import CorsPolicy
+from tstray.server.events import EventHub
 from tstray.server.http import (
     COMMON_HEADERS,
-    JSON_HEADERS,
+    Answer,
     Request,
     Response,
     error_response,
+)
+from tstray.server.passthrough import Passthrough
+
+# iso_utc stays importable from here, where it used to live.
+from tstray.server.payloads import iso_utc as iso_utc
+from tstray.server.payloads import (
+    json_response,
+    status_payload,
+    token_payload,
 )
 from tstray.session.state import SessionSnapshot, SessionState
 
@@ -49,21 +61,6 @@ _PROXY_HEADERS = frozenset(
 _TEXT_HEADERS = b"Content-Type: text/plain; charset=utf-8\r\n" + COMMON_HEADERS
 _HEALTHY = Response(200, b"ok", _TEXT_HEADERS)
 _UNHEALTHY = Response(503, b"unavailable", _TEXT_HEADERS)
-
-
-def json_response(
-    status: int, payload: dict[str, Any], *, headers: bytes = b"", close: bool = False
-) -> Response:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return Response(status, body, JSON_HEADERS + headers, close)
-
-
-def iso_utc(moment: datetime | None) -> str | None:
-    """``2025-01-31T12:00:00Z``; seconds are cut, never rounded up, so a
-    client that trusts ``expires_at`` can only refresh early."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class RejectionLog:
@@ -153,6 +150,14 @@ class TokenApi:
         rejections: where refused requests are logged.
         throttle: slows repeated wrong keys.
         refresh_timeout_s: how long a request waits for ``ensure_fresh``.
+        allowed_origins: web origins allowed to call, with CORS.
+        upstreams: the pass-through's base URLs, ``{"live": ..., "sim": ...}``.
+        events_heartbeat_s: how often an event stream gets a comment line.
+
+    Attributes:
+        events: the ``/v1/events`` streams; the service opens and closes it
+            and feeds it the session's snapshots.
+        passthrough: the ``/v1/api/*`` forwarder; the service opens it.
     """
 
     def __init__(
@@ -166,6 +171,9 @@ class TokenApi:
         rejections: RejectionLog,
         throttle: BadKeyThrottle,
         refresh_timeout_s: float = 15.0,
+        allowed_origins: Sequence[str] = (),
+        upstreams: Mapping[str, str] | None = None,
+        events_heartbeat_s: float = 15.0,
     ) -> None:
         self._snapshot = snapshot
         self._ensure_fresh = ensure_fresh
@@ -180,6 +188,23 @@ class TokenApi:
         # GUI loop one call, not one per client.
         self._refresh: tuple[float, asyncio.Future[SessionSnapshot]] | None = None
         self._last_token_answer: tuple[SessionSnapshot, int, Response] | None = None
+        self._openapi: Response | None = None
+        self._cors = CorsPolicy(allowed_origins)
+        self.events = EventHub(
+            snapshot=snapshot,
+            clock=clock,
+            state_payload=status_payload,
+            token_payload=token_payload,
+            heartbeat_s=events_heartbeat_s,
+        )
+        defaults = ApiSettings()
+        self.passthrough = Passthrough(
+            upstreams=upstreams or {"live": defaults.live_url, "sim": defaults.sim_url},
+            snapshot=snapshot,
+            clock=clock,
+            refreshed=self.refreshed_snapshot,
+            unavailable=_unavailable,
+        )
         self.set_api_key(api_key)
 
     def set_api_key(self, api_key: str) -> None:
@@ -193,19 +218,44 @@ class TokenApi:
         self._allowed_hosts = frozenset(
             {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
         )
+        self._openapi = json_response(200, openapi.document(port))
 
-    def handle(self, request: Request) -> Response | Awaitable[Response]:
+    def accepts_body(self, request: Request) -> bool:
+        """Whether a request may send a body (only to the pass-through)."""
+        return self.passthrough.accepts_body(request)
+
+    def handle(self, request: Request) -> Answer | Awaitable[Answer]:
         """The ``HttpServer`` handler: the gate, then the route."""
-        refusal = self._gate(request)
-        if refusal is not None:
-            return refusal
+        answer = self._gate(request) or self._route(request)
+        origin = request.headers.get("origin")
+        if origin is not None and self._cors.allows(origin):
+            return self._cors.decorate(answer, origin)
+        return answer
 
+    def _route(self, request: Request) -> Answer | Awaitable[Answer]:
         path = request.path
         if path == "/v1/token":
             return self._token(request)
         if path == "/v1/status":
             return self._status()
+        if path == "/v1/events":
+            return self.events.subscribe()
+        if path == "/v1/openapi.json" and self._openapi is not None:
+            return self._openapi
+        if path.startswith(passthrough.PREFIX):
+            return self.passthrough.handle(request)
         return _HEALTHY if self._has_valid_token() else _UNHEALTHY
+
+    async def refreshed_snapshot(self, min_ttl_s: float) -> SessionSnapshot:
+        """The session after a refresh covering ``min_ttl_s`` (shared with
+        every request waiting for one), within ``refresh_timeout_s``.
+
+        Raises:
+            TimeoutError: the session took longer.
+        """
+        return await asyncio.wait_for(
+            asyncio.shield(self._refreshed(min_ttl_s)), self._refresh_timeout_s
+        )
 
     # The gate.
 
@@ -219,22 +269,37 @@ class TokenApi:
         if not _PROXY_HEADERS.isdisjoint(headers):
             return self._refuse(request, 403, "proxied_request", "proxies not allowed")
         # A browser adds Origin to cross-site requests and Sec-Fetch-Site to
-        # all of them; a local program sends neither.
-        if "origin" in headers or headers.get("sec-fetch-site", "none") != "none":
-            return self._refuse(request, 403, "origin_not_allowed", "not for browsers")
+        # all of them; a local program sends neither. Pages of origins the
+        # user listed are let through, with CORS for them alone.
+        origin = headers.get("origin")
+        from_browser = origin is not None or (
+            headers.get("sec-fetch-site", "none") != "none"
+        )
+        if from_browser and (origin is None or not self._cors.allows(origin)):
+            message = "not for browsers, unless the origin is in allowed_origins"
+            return self._refuse(request, 403, "origin_not_allowed", message)
         if request.query and self._has_secret_in_query(request.query):
             message = "never put a key or token in a URL; use the Authorization header"
             return self._refuse(request, 400, "key_in_query", message)
 
         methods = _ROUTES.get(request.path)
+        if methods is None and self.passthrough.matches(request.path):
+            methods = passthrough.METHODS
         if methods is None:
             return self._refuse(request, 404, "not_found", "no such path", close=False)
+        if origin is not None and request.method == "OPTIONS":
+            private = "access-control-request-private-network" in headers
+            return self._cors.preflight(origin, methods, private)
         if request.method not in methods:
             allow = b"Allow: %s\r\n" % ", ".join(methods).encode()
             return self._refuse(
                 request, 405, "method_not_allowed", "method not allowed", headers=allow
             )
-        if request.path.startswith("/v1/") and not self._authorized(headers):
+        if (
+            request.path.startswith("/v1/")
+            and request.path not in _PUBLIC
+            and not self._authorized(headers)
+        ):
             return self._unauthorized(request)
         return None
 
@@ -362,35 +427,12 @@ class TokenApi:
         if cached is not None and cached[0] is snapshot and cached[1] == expires_in_s:
             return cached[2]
 
-        payload = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": expires_in_s,
-            "expires_at": iso_utc(snapshot.expires_at),
-            "scope": snapshot.scope,
-        }
-        answer = json_response(200, payload)
+        answer = json_response(200, token_payload(snapshot, token, now))
         self._last_token_answer = (snapshot, expires_in_s, answer)
         return answer
 
     def _status(self) -> Response:
-        snapshot = self._snapshot()
-        now = self._clock()
-        seconds_left = snapshot.seconds_left(now)
-        payload = {
-            "state": snapshot.state.value,
-            "health": snapshot.health.value,
-            "account": snapshot.account,
-            "expires_at": iso_utc(snapshot.expires_at),
-            "expires_in": None if seconds_left is None else max(0, int(seconds_left)),
-            "last_refresh_at": iso_utc(snapshot.last_refresh_at),
-            "next_refresh_at": iso_utc(snapshot.next_refresh_at),
-            "last_error": snapshot.last_error,
-            "error_code": snapshot.error_code,
-            "sign_in_deadline": iso_utc(snapshot.sign_in_deadline),
-            "version": tstray.__version__,
-        }
-        return json_response(200, payload)
+        return json_response(200, status_payload(self._snapshot(), self._clock()))
 
     def _has_valid_token(self) -> bool:
         return self._snapshot().token_if_valid(self._clock()) is not None
@@ -399,8 +441,21 @@ class TokenApi:
 _ROUTES = {
     "/v1/token": ("GET",),
     "/v1/status": ("GET",),
+    "/v1/events": ("GET",),
+    "/v1/openapi.json": ("GET",),
     "/healthz": ("GET", "HEAD"),
 }
+# Under /v1/ but needing no key: the API's description holds no secret.
+_PUBLIC = frozenset({"/v1/openapi.json"})
+
+
+def served_routes() -> dict[str, tuple[str, ...]]:
+    """Every route and its methods, the pass-through as ``{path}`` templates
+    (what ``/v1/openapi.json`` must describe)."""
+    routes = dict(_ROUTES)
+    for name in ("live", "sim"):
+        routes[f"{passthrough.PREFIX}{name}/{{path}}"] = passthrough.METHODS
+    return routes
 
 
 def _min_ttl_s(query: str) -> float | None:

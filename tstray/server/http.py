@@ -1,12 +1,14 @@
-"""A small, strict HTTP/1.1 server on a plain asyncio event loop.
+"""HTTP/1.1 messages for the local token service: parsing request heads,
+serialising answers, and the limits a client must stay within.
 
-It speaks just enough HTTP for the local token service: requests without a
-body, keep-alive and pipelining, answers with ``Content-Length``. Anything it
-does not understand is refused with a 4xx/5xx answer and the connection is
-closed; nothing a client sends can make it read a body, buffer more than one
-bounded request head, hold a connection forever or disturb another connection.
-It never logs header values or request targets, because they can carry the API
-key or a token, and it never blocks the event loop.
+It understands just enough HTTP for the service: requests with at most a
+bounded ``Content-Length`` body (only where a route takes one), answers with
+``Content-Length`` or, for streams, chunked. Anything it does not understand
+is an ``HttpError`` (a 4xx/5xx answer, then the connection closes); a chunked
+request body is never accepted, so a body can never be mistaken for the next
+request. The connections
+themselves live in ``tstray.server.connection``. It never logs header values
+or request targets, because they can carry the API key or a token.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,7 @@ class Request:
         http_10: True for an HTTP/1.0 request.
         keep_alive: whether the client wants the connection kept open.
         peer: the client's address, for log lines.
+        body: the request body (empty unless the route takes one).
     """
 
     method: str
@@ -96,6 +100,50 @@ class Request:
     http_10: bool
     keep_alive: bool
     peer: str = ""
+    body: bytes = b""
+
+    @property
+    def body_length(self) -> int:
+        """The announced ``Content-Length`` (checked by ``parse_head``)."""
+        return int(self.headers.get("content-length", "0"))
+
+
+class BodyWriter(Protocol):
+    """Where a ``StreamResponse`` writes its body, on the serving loop."""
+
+    def write(self, data: bytes) -> None:
+        """Sends ``data`` as it is (one chunk); empty data is skipped."""
+
+    async def drain(self) -> None:
+        """Waits until the client has read enough to send more."""
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes written but not yet taken by the client's socket."""
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is gone or closing."""
+
+    def close(self) -> None:
+        """Drops the connection (a client too slow to keep up)."""
+
+
+@dataclass(slots=True)
+class StreamResponse:
+    """An answer whose body is made over time (events, pass-through).
+
+    Attributes:
+        status: the HTTP status code.
+        headers: extra header lines, each ending in CRLF, already encoded.
+        produce: writes the body; the answer ends when it returns. If it
+            raises, the connection is dropped, so the client sees the answer
+            cut short rather than complete.
+    """
+
+    status: int
+    headers: bytes
+    produce: Callable[[BodyWriter], Awaitable[None]]
 
 
 @dataclass
@@ -113,12 +161,17 @@ class HttpError(Exception):
     message: str
 
 
-def parse_head(head: bytes) -> Request:
+def parse_head(head: bytes, max_body_bytes: int = 0) -> Request:
     """Parses a request line and header fields (without the final CRLF CRLF).
+
+    Args:
+        head: the request line and header fields.
+        max_body_bytes: the largest ``Content-Length`` accepted; whether the
+            route takes a body at all is the caller's to check.
 
     Raises:
         HttpError: the head is malformed, uses another HTTP version, or
-            announces a body (none of our routes takes one).
+            announces a chunked body or one over ``max_body_bytes``.
     """
     # Latin-1 maps every byte to one character, so decoding never fails and
     # the checks below see every byte as it was sent.
@@ -147,16 +200,20 @@ def parse_head(head: bytes) -> Request:
             value = headers[name] + ", " + value
         headers[name] = value
 
-    # No route takes a body; refusing one here means a body is never read,
-    # so it can never be mistaken for the next request (smuggling).
+    # Only a body of known length is read, so where one request ends is never
+    # in doubt and a body can never be mistaken for the next one (smuggling).
     if "transfer-encoding" in headers:
-        raise HttpError(501, "transfer_encoding", "request bodies are not accepted")
+        raise HttpError(501, "transfer_encoding", "chunked request bodies are refused")
     length = headers.get("content-length")
     if length is not None:
         if not length.isdigit() or not length.isascii():
             raise HttpError(400, "bad_request", "malformed Content-Length")
-        if int(length) > 0:
-            raise HttpError(413, "body_not_allowed", "request bodies are not accepted")
+        if int(length) > max_body_bytes:
+            if max_body_bytes == 0:
+                message = "request bodies are not accepted"
+            else:
+                message = f"request bodies are limited to {max_body_bytes} bytes"
+            raise HttpError(413, "body_not_allowed", message)
 
     http_10 = minor == "0"
     if not http_10 and "host" not in headers:
@@ -178,15 +235,19 @@ class HttpLimits:
             long of connecting, or of the first byte of its next request.
         idle_timeout_s: a kept-alive connection with no request in progress
             is closed after this long.
+        max_body_bytes: the largest request body, on routes that take one;
+            it must arrive within ``head_timeout_s`` too.
     """
 
     max_head_bytes: int = 8192
     max_connections: int = 256
     head_timeout_s: float = 10.0
     idle_timeout_s: float = 30.0
+    max_body_bytes: int = 0
 
 
-Handler = Callable[[Request], "Response | Awaitable[Response]"]
+Answer = Response | StreamResponse
+Handler = Callable[[Request], "Answer | Awaitable[Answer]"]
 
 
 # RFC 9110 section 6.6.1 asks for Date; formatting it once a second keeps it
@@ -196,331 +257,17 @@ def _date_line(second: int) -> bytes:
     return b"Date: %s\r\n" % formatdate(second, usegmt=True).encode()
 
 
-class HttpServer:
-    """What all connections of one server share, and the timer that enforces
-    the head and idle timeouts.
-
-    Args:
-        loop: the serving loop; the server is made on it.
-        handler: answers a request, at once or as an awaitable.
-        limits: what one client may cost.
-        note_rejection: told ``(category, detail)`` of every refused request.
-
-    Give ``protocol_factory`` to ``loop.create_server``; ``close_all`` drops
-    every connection.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        handler: Handler,
-        limits: HttpLimits,
-        note_rejection: Callable[[str, str], None],
-    ) -> None:
-        self.loop = loop
-        self.handler = handler
-        self.limits = limits
-        self.note_rejection = note_rejection
-        self.connections: set[_Connection] = set()
-        # One timer for all connections, instead of one per request, keeps
-        # timer objects off the per-request cost.
-        shortest_s = min(limits.head_timeout_s, limits.idle_timeout_s)
-        self._tick_s = min(1.0, max(0.01, shortest_s / 4))
-        self._sweeper: asyncio.TimerHandle | None = loop.call_later(
-            self._tick_s, self._sweep
-        )
-
-    def protocol_factory(self) -> asyncio.Protocol:
-        return _Connection(self)
-
-    def close_all(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        for connection in list(self.connections):
-            connection.abort()
-
-    def _sweep(self) -> None:
-        now = self.loop.time()
-        for connection in list(self.connections):
-            if connection.deadline <= now:
-                connection.on_deadline()
-        self._sweeper = self.loop.call_later(self._tick_s, self._sweep)
-
-
-_NO_DEADLINE = float("inf")
-_INTERNAL_ERROR = error_response(500, "internal_error", "internal error", close=True)
-_MAX_REQUESTS_PER_TURN = 100
-
-
-class _Connection(asyncio.Protocol):
-    """One client connection: reads request heads, answers them in order."""
-
-    def __init__(self, server: HttpServer) -> None:
-        self._server = server
-        self._limits = server.limits
-        self._loop = server.loop
-        self._transport: asyncio.Transport | None = None
-        self._buffer = b""
-        self._busy = False
-        self._closing = False
-        self._eof = False
-        self._in_request = False
-        self._read_paused = False
-        self._read_limit = 2 * server.limits.max_head_bytes
-        self._write_paused = False
-        self._peer = ""
-        self._task: asyncio.Task[None] | None = None
-        self.deadline = _NO_DEADLINE
-
-    # asyncio.Protocol callbacks.
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        server = self._server
-        if len(server.connections) >= self._limits.max_connections:
-            limit = self._limits.max_connections
-            server.note_rejection(
-                "too_many_connections", f"{limit} connections open; closed a new one"
-            )
-            transport.abort()
-            return
-
-        self._transport = transport
-        server.connections.add(self)
-        peer = transport.get_extra_info("peername")
-        self._peer = f"{peer[0]}:{peer[1]}" if peer else "unknown"
-        self._in_request = True
-        self.deadline = self._loop.time() + self._limits.head_timeout_s
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._server.connections.discard(self)
-        self._closing = True
-        self._transport = None
-        self.deadline = _NO_DEADLINE
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    def data_received(self, data: bytes) -> None:
-        if self._closing:
-            return
-        if not self._in_request:
-            # The first byte of a new request starts its head timer; later
-            # bytes do not push it back, so a trickling client runs out.
-            self._in_request = True
-            self.deadline = self._loop.time() + self._limits.head_timeout_s
-        self._buffer = self._buffer + data if self._buffer else data
-        if self._busy or self._write_paused:
-            self._pace_reading()
-        else:
-            self._run(answered=False)
-
-    def eof_received(self) -> bool:
-        # A half-closed client may still read: answer what it already sent.
-        self._eof = True
-        if not self._busy and not self._write_paused and not self._closing:
-            self._run(answered=False)
-        return True
-
-    def pause_writing(self) -> None:
-        # The client is not reading its answers; stop making more until it does.
-        self._write_paused = True
-        self._pace_reading()
-        self.deadline = self._loop.time() + self._limits.idle_timeout_s
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        if not self._busy and not self._closing:
-            self._run(answered=True)
-
-    # Timeouts and closing.
-
-    def on_deadline(self) -> None:
-        """Called by the server's timer once ``deadline`` has passed."""
-        if self._closing or self._write_paused:
-            # It will not read what is left to send: drop it.
-            self.abort()
-            return
-        if self._busy:
-            return
-        if self._in_request:
-            error = HttpError(408, "request_timeout", "no complete request in time")
-            if self._buffer and self._transport is not None:
-                out: list[bytes] = []
-                self._reject(error, out)
-                self._transport.writelines(out)
-            else:
-                self._server.note_rejection(error.code, f"{self._peer}: sent nothing")
-            self._close()
-            return
-        log.debug("closing idle connection from %s", self._peer)
-        self._close()
-
-    def abort(self) -> None:
-        self._closing = True
-        if self._transport is not None:
-            self._transport.abort()
-
-    def _close(self) -> None:
-        self._closing = True
-        self._buffer = b""
-        # close() flushes what is queued; the deadline bounds how long that
-        # may take before on_deadline aborts.
-        self.deadline = self._loop.time() + self._limits.idle_timeout_s
-        if self._transport is not None:
-            self._transport.close()
-
-    # Request processing.
-
-    def _run(self, answered: bool) -> None:
-        try:
-            self._process(answered)
-        except Exception:
-            # A bug must cost this one connection, never the server.
-            log.exception("unexpected error on a connection from %s", self._peer)
-            self.abort()
-
-    def _pace_reading(self) -> None:
-        # Read while answers flow and little is waiting; this bounds what one
-        # client can make the server hold to one read beyond the threshold.
-        transport = self._transport
-        if transport is None:
-            return
-        wanted = not self._write_paused and len(self._buffer) <= self._read_limit
-        if wanted and self._read_paused:
-            transport.resume_reading()
-        elif not wanted and not self._read_paused:
-            transport.pause_reading()
-        self._read_paused = not wanted
-
-    def _process(self, answered: bool) -> None:
-        transport = self._transport
-        if transport is None or self._closing:
-            return
-
-        out: list[bytes] = []
-        buffer = self._buffer
-        max_head = self._limits.max_head_bytes
-        # Requests are found by offset and the buffer is cut once at the
-        # end: cutting it per request would copy it once per request.
-        start = 0
-        served = 0
-        keep_alive = True
-        while start < len(buffer) and keep_alive:
-            first = buffer[start]
-            if first in (13, 10):
-                # RFC 9112 section 2.2: ignore empty lines before a request.
-                start += 1
-                continue
-            if served == _MAX_REQUESTS_PER_TURN:
-                # Let other connections run before a long pipeline goes on.
-                self._busy = True
-                self._loop.call_soon(self._continue)
-                break
-
-            end = buffer.find(b"\r\n\r\n", start, start + max_head)
-            if end < 0:
-                if len(buffer) - start >= max_head:
-                    error = HttpError(431, "headers_too_large", "head too large")
-                    keep_alive = self._reject(error, out)
-                elif not 65 <= first <= 90:
-                    # Not a method's first letter: TLS, garbage, another protocol.
-                    error = HttpError(400, "bad_request", "not an HTTP request")
-                    keep_alive = self._reject(error, out)
-                break
-            head = buffer[start:end]
-            start = end + 4
-
-            try:
-                request = parse_head(head)
-            except HttpError as error:
-                keep_alive = self._reject(error, out)
-                break
-            request.peer = self._peer
-            served += 1
-            answered = True
-            try:
-                result = self._server.handler(request)
-            except Exception:
-                log.exception("the request handler failed")
-                result = _INTERNAL_ERROR
-
-            if isinstance(result, Response):
-                keep_alive = request.keep_alive and not result.close
-                out.append(
-                    _serialise(result, request.method, keep_alive, request.http_10)
-                )
-                continue
-
-            # The handler has to wait (for a refresh, or to slow a guesser):
-            # later pipelined requests wait too, so answers stay in order.
-            self._busy = True
-            self.deadline = _NO_DEADLINE
-            self._task = self._loop.create_task(self._finish(request, result))
-            break
-
-        if start:
-            buffer = buffer[start:]
-        self._buffer = buffer
-        if out:
-            transport.writelines(out)
-        if self._closing:
-            return
-        if not keep_alive:
-            self._close()
-            return
-        self._pace_reading()
-        if self._busy:
-            return
-        if self._eof:
-            self._close()
-            return
-        if answered:
-            # Start the next timer: a partial head has head_timeout_s from
-            # now, an empty buffer means the connection is idle.
-            self._in_request = bool(buffer)
-            timeout_s = (
-                self._limits.head_timeout_s if buffer else self._limits.idle_timeout_s
-            )
-            self.deadline = self._loop.time() + timeout_s
-
-    def _continue(self) -> None:
-        self._busy = False
-        if not self._write_paused:
-            self._run(answered=True)
-
-    def _reject(self, error: HttpError, out: list[bytes]) -> bool:
-        """Queues the error answer; returns False: the connection must close."""
-        self._server.note_rejection(error.code, f"{self._peer}: {error.message}")
-        response = error_response(error.status, error.code, error.message, close=True)
-        out.append(_serialise(response, "", False, False))
-        return False
-
-    async def _finish(self, request: Request, pending: Awaitable[Response]) -> None:
-        try:
-            response = await pending
-        except Exception:
-            log.exception("the request handler failed")
-            response = _INTERNAL_ERROR
-        self._task = None
-        self._busy = False
-        if self._transport is None or self._closing:
-            return
-
-        keep_alive = request.keep_alive and not response.close
-        self._transport.write(
-            _serialise(response, request.method, keep_alive, request.http_10)
-        )
-        if not keep_alive:
-            self._close()
-        elif not self._write_paused:
-            self._run(answered=True)
-
-
-def _serialise(
+def serialise_response(
     response: Response, method: str, keep_alive: bool, http_10: bool
 ) -> bytes:
+    """The bytes of one whole answer: status line, headers, body.
+
+    Args:
+        response: the answer.
+        method: the request's method; a HEAD answer carries no body.
+        keep_alive: False adds ``Connection: close``.
+        http_10: an HTTP/1.0 client needs ``Connection: keep-alive`` spelled out.
+    """
     if not keep_alive:
         connection = b"Connection: close\r\n"
     else:
@@ -538,3 +285,80 @@ def _serialise(
             body,
         )
     )
+
+
+def serialise_stream_head(response: StreamResponse, chunked: bool) -> bytes:
+    """The status line and headers of a streamed answer.
+
+    An HTTP/1.1 client gets the body chunked and the connection may carry
+    on; an HTTP/1.0 client gets it until the connection closes.
+    """
+    framing = b"Transfer-Encoding: chunked\r\n" if chunked else b"Connection: close\r\n"
+    return b"".join(
+        (
+            _STATUS_LINES[response.status],
+            _date_line(int(time.time())),
+            response.headers,
+            framing,
+            b"\r\n",
+        )
+    )
+
+
+class StreamOwner(Protocol):
+    """What a ``ChunkWriter`` needs of its connection."""
+
+    @property
+    def closing(self) -> bool:
+        """True once the connection is gone or closing."""
+
+    async def wait_writable(self) -> None:
+        """Returns once the client reads again (or the connection is gone)."""
+
+    def abort(self) -> None:
+        """Drops the connection at once."""
+
+
+class ChunkWriter:
+    """The ``BodyWriter`` of one streamed answer: frames each write as a
+    chunk for HTTP/1.1, sends it as it is for HTTP/1.0.
+
+    Args:
+        owner: the connection.
+        transport: where to write; None when the client is already gone.
+        chunked: frame the body in chunks.
+    """
+
+    def __init__(
+        self,
+        owner: StreamOwner,
+        transport: asyncio.WriteTransport | None,
+        chunked: bool,
+    ) -> None:
+        self._owner = owner
+        self._transport = transport
+        self._chunked = chunked
+
+    def write(self, data: bytes) -> None:
+        if not data or self._transport is None or self.closed:
+            return
+        if self._chunked:
+            self._transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+        else:
+            self._transport.write(data)
+
+    async def drain(self) -> None:
+        await self._owner.wait_writable()
+
+    @property
+    def buffered_bytes(self) -> int:
+        if self._transport is None or self.closed:
+            return 0
+        return self._transport.get_write_buffer_size()
+
+    @property
+    def closed(self) -> bool:
+        return self._transport is None or self._owner.closing
+
+    def close(self) -> None:
+        self._owner.abort()

@@ -2,7 +2,7 @@
 
 It binds the loopback port synchronously (so a busy port is reported before
 the app goes on, naming the program that holds it), then serves
-``tstray.server.api`` over ``tstray.server.http`` on a plain asyncio loop in
+``tstray.server.api`` over ``tstray.server.connection`` on a plain asyncio loop in
 a private daemon thread. Load on the port therefore never runs on the GUI
 thread; only a needed refresh crosses over, as one coroutine on the GUI loop.
 It never binds anything but a loopback address, and ``stop`` never waits
@@ -21,7 +21,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -33,7 +33,10 @@ from tstray.server.api import (
     SnapshotReader,
     TokenApi,
 )
-from tstray.server.http import HttpLimits, HttpServer
+from tstray.server.connection import HttpServer
+from tstray.server.http import HttpLimits
+from tstray.server.passthrough import MAX_BODY_BYTES
+from tstray.session.state import SessionSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,11 @@ class LocalTokenService:
         idle_timeout_s: how long a kept-alive connection may sit idle.
         max_connections: open connections; more are closed at once.
         refresh_timeout_s: how long a request waits for ``ensure_fresh``.
+        allowed_origins: web origins allowed to call, with CORS for them.
+        upstreams: the pass-through's bases, ``{"live": url, "sim": url}``
+            (TradeStation's when None).
+        events_heartbeat_s: how often an event stream gets a comment line,
+            which is how a vanished client is noticed.
     """
 
     def __init__(
@@ -89,6 +97,9 @@ class LocalTokenService:
         idle_timeout_s: float = 30.0,
         max_connections: int = 256,
         refresh_timeout_s: float = 15.0,
+        allowed_origins: Sequence[str] = (),
+        upstreams: Mapping[str, str] | None = None,
+        events_heartbeat_s: float = 15.0,
     ) -> None:
         for host in hosts:
             if not ipaddress.ip_address(host).is_loopback:
@@ -99,6 +110,7 @@ class LocalTokenService:
             max_connections=max_connections,
             head_timeout_s=head_timeout_s,
             idle_timeout_s=idle_timeout_s,
+            max_body_bytes=MAX_BODY_BYTES,
         )
         self._rejections = RejectionLog()
         self._api = TokenApi(
@@ -110,6 +122,9 @@ class LocalTokenService:
             rejections=self._rejections,
             throttle=BadKeyThrottle(),
             refresh_timeout_s=refresh_timeout_s,
+            allowed_origins=allowed_origins,
+            upstreams=upstreams,
+            events_heartbeat_s=events_heartbeat_s,
         )
         self._port = 0
         self._addresses: list[tuple[str, int]] = []
@@ -132,6 +147,19 @@ class LocalTokenService:
     def set_api_key(self, api_key: str) -> None:
         """Accepts a new API key (after a rotation); safe from any thread."""
         self._api.set_api_key(api_key)
+
+    @property
+    def event_streams(self) -> int:
+        """How many ``/v1/events`` streams are open (or about to start)."""
+        return self._api.events.subscriber_count
+
+    def publish(self, snapshot: SessionSnapshot) -> None:
+        """Tells the ``/v1/events`` streams of a new session snapshot.
+
+        A session listener: safe from any thread, never blocks (the snapshot
+        is handed to the service's loop), does nothing while stopped.
+        """
+        self._api.events.publish(snapshot)
 
     def start(self) -> None:
         """Binds the port, then serves on the service's own thread.
@@ -236,7 +264,17 @@ class LocalTokenService:
     async def _serve(self, sockets: list[socket.socket]) -> None:
         loop = asyncio.get_running_loop()
         assert self._stop_requested is not None
-        http = HttpServer(loop, self._api.handle, self._limits, self._rejections.note)
+        http = HttpServer(
+            loop,
+            self._api.handle,
+            self._limits,
+            self._rejections.note,
+            accepts_body=self._api.accepts_body,
+        )
+        # Both bind to this loop and thread: the streams' timers and the
+        # pass-through's HTTP client.
+        self._api.events.open(loop)
+        self._api.passthrough.open()
         servers = [
             await loop.create_server(http.protocol_factory, sock=sock, backlog=_BACKLOG)
             for sock in sockets
@@ -247,9 +285,11 @@ class LocalTokenService:
         finally:
             for server in servers:
                 server.close()
+            self._api.events.close()
             http.close_all()
             for server in servers:
                 await server.wait_closed()
+            await self._api.passthrough.aclose()
 
 
 def _bind_one(host: str, port: int) -> socket.socket | None:
