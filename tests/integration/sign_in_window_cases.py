@@ -315,6 +315,27 @@ def test_popup_on_the_same_host_opens_in_the_window(
     assert opened == []
 
 
+def test_navigation_to_another_host_goes_to_the_system_browser(
+    qtbot: QtBot,
+    open_window: OpenWindow,
+    site: SignInSite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened = record_browser_opens(monkeypatch)
+    window = open_window(site.url("/login"))
+    emitted = record_signals(window)
+
+    run_js(qtbot, window, f"location = {site.other_host_url + '/elsewhere'!r};")
+    qtbot.waitUntil(lambda: bool(opened), timeout=LOAD_TIMEOUT_MS)
+
+    # A help link leaves the window on the sign-in page, untouched.
+    assert opened == [f"{site.other_host_url}/elsewhere"]
+    assert window.isVisible()
+    assert window.page().url().toString() == site.url("/login")
+    assert site.requests_for("/elsewhere") == []
+    assert emitted == {"redirect_reached": [], "closed": []}
+
+
 def test_page_with_an_untrusted_certificate_is_refused(
     qtbot: QtBot,
     open_window: OpenWindow,

@@ -172,7 +172,7 @@ def test_each_request_for_a_longer_token_asks_once(
     second = get(service.port, "/v1/token?min_ttl=99.5")
 
     assert first.status == 503
-    assert first.json()["error"] == "token_expired"
+    assert first.json()["error"] == "min_ttl_too_long"
     assert second.status == 200
     assert second.json()["access_token"] == TOKEN
     assert session.calls == [150.0]

@@ -387,6 +387,13 @@ class TokenApi:
         token = snapshot.token_if_valid(now, min_ttl_s)
         if token is not None:
             return self._token_answer(snapshot, token, now)
+        if snapshot.token_if_valid(now) is not None:
+            left_s = snapshot.seconds_left(now) or 0
+            message = (
+                f"the token has {left_s:.0f} s left and a new one would not last"
+                f" {min_ttl_s:g} s; ask for a smaller min_ttl"
+            )
+            return error_response(503, "min_ttl_too_long", message)
         return _unavailable(snapshot)
 
     def _refreshed(self, min_ttl_s: float) -> asyncio.Future[SessionSnapshot]:

@@ -44,6 +44,10 @@ ERROR_CODES: dict[str, tuple[tuple[int, ...], str]] = {
     "signed_out": ((503,), "no one is signed in; sign in from the tray"),
     "sign_in_needed": ((503,), "TradeStation wants a new sign-in"),
     "token_expired": ((503,), "no token with enough life left; tstray is retrying"),
+    "min_ttl_too_long": (
+        (503,),
+        "the token is valid but no token would live min_ttl seconds; ask for less",
+    ),
     "refresh_timeout": ((503,), "the refresh did not finish in time"),
     "too_many_subscribers": ((503,), "too many /v1/events streams are open"),
     "unavailable": ((503,), "the service is stopping"),
@@ -117,7 +121,7 @@ _SCHEMAS: dict[str, Any] = {
 _UNAUTHORIZED = _error("the API key is missing or wrong (`unauthorized`)")
 _NO_TOKEN = _error(
     "no valid token can be had: `signed_out`, `sign_in_needed`,"
-    " `token_expired`, `refresh_timeout`"
+    " `token_expired`, `min_ttl_too_long`, `refresh_timeout`"
 )
 _SECURED: list[dict[str, list[str]]] = [{"apiKey": []}]
 

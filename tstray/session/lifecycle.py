@@ -42,6 +42,8 @@ SessionListener = Callable[[SessionSnapshot], None]
 
 # Rotating refresh-token chains end 24 hours after the sign-in that began them.
 ROTATING_CHAIN_LIFETIME = timedelta(hours=24)
+# Refreshes asked for by clients (min_ttl) come at most this often.
+MIN_ON_DEMAND_INTERVAL_S = 5.0
 # How often to retry the keyring when it was locked or unreachable.
 STORE_RETRY_S = 30.0
 # How far a token's own ``exp`` claim may fall before the expiry counted from
@@ -272,7 +274,26 @@ class Session:
             return self._snapshot
         if not self._can_refresh(now):
             return self._snapshot
+        if self._snapshot.token_if_valid(now) is not None and not self._refresh_helps(
+            min_ttl_s, now
+        ):
+            # A valid token that no refresh could make long enough: asking the
+            # sign-in service again would only flood it.
+            return self._snapshot
         return await self._refresh_single_flight()
+
+    def _refresh_helps(self, min_ttl_s: float, now: datetime) -> bool:
+        """Whether a new token could live ``min_ttl_s`` more seconds."""
+        last = self._snapshot.last_refresh_at
+        if last is not None and (now - last).total_seconds() < MIN_ON_DEMAND_INTERVAL_S:
+            return False
+        if self._tokens is None:
+            return False
+        claims = jwt_claims(self._tokens.access_token)
+        issued_at, expires = claims.get("iat"), claims.get("exp")
+        if isinstance(issued_at, int | float) and isinstance(expires, int | float):
+            return min_ttl_s < float(expires) - float(issued_at)
+        return True
 
     async def refresh_now(self) -> SessionSnapshot:
         """Refreshes at once, whatever the schedule says (menu, tests)."""

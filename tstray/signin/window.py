@@ -49,7 +49,8 @@ def describe_url(url: QUrl) -> str:
 
 
 class _RedirectCatchingPage(QWebEnginePage):
-    """A page that refuses every navigation to the redirect address.
+    """A page that refuses every navigation to the redirect address, and
+    keeps the window on the sign-in service's host.
 
     Qt 6 asks ``acceptNavigationRequest`` about server redirects too
     (``NavigationTypeRedirect``), so a 302 from the sign-in service to the
@@ -58,15 +59,23 @@ class _RedirectCatchingPage(QWebEnginePage):
     Signals:
         redirect_caught(str): the full redirect URL, for a main-frame
             navigation to the redirect address.
+        external_link_requested(QUrl): a main-frame navigation to another
+            web host (a help or terms link), refused here.
     """
 
     redirect_caught = Signal(str)
+    external_link_requested = Signal(QUrl)
 
     def __init__(
-        self, profile: QWebEngineProfile, redirect_uri: str, parent: QObject | None
+        self,
+        profile: QWebEngineProfile,
+        redirect_uri: str,
+        sign_in_host: str,
+        parent: QObject | None,
     ) -> None:
         super().__init__(profile, parent)
         self._redirect_uri = redirect_uri
+        self._sign_in_host = sign_in_host.lower()
 
     def acceptNavigationRequest(
         self,
@@ -78,6 +87,15 @@ class _RedirectCatchingPage(QWebEnginePage):
         qurl = QUrl(url)
         url_text = qurl.toString(_ENCODED)
         if not is_redirect_target(url_text, self._redirect_uri):
+            if (
+                is_main_frame
+                and qurl.scheme().lower() in _BROWSER_SCHEMES
+                and qurl.host().lower() != self._sign_in_host
+            ):
+                # The password is typed only on the sign-in service's own
+                # pages; anything else belongs in the user's own browser.
+                self.external_link_requested.emit(qurl)
+                return False
             return super().acceptNavigationRequest(qurl, navigation_type, is_main_frame)
 
         if is_main_frame:
@@ -170,7 +188,10 @@ class SignInWindow(QWidget):
         self._address_label = QLabel(self)
         self._address_label.setObjectName("address")
         self._view = QWebEngineView(self)
-        page = _RedirectCatchingPage(profile, redirect_uri, self._view)
+        self._sign_in_host = QUrl(sign_in_url).host().lower()
+        page = _RedirectCatchingPage(
+            profile, redirect_uri, self._sign_in_host, self._view
+        )
         self._blocker = _RedirectBlocker(redirect_uri, page)
         page.setUrlRequestInterceptor(self._blocker)
         self._view.setPage(page)
@@ -194,6 +215,9 @@ class SignInWindow(QWidget):
         self._blocker.redirect_caught.connect(self.on_page_redirect_caught, queued)
         page.certificateError.connect(self.on_page_certificate_error)
         page.newWindowRequested.connect(self.on_page_new_window_requested)
+        page.external_link_requested.connect(
+            self.on_page_external_link_requested, queued
+        )
         self._view.urlChanged.connect(self.on_view_url_changed)
 
         start_url = QUrl(sign_in_url)
@@ -246,7 +270,7 @@ class SignInWindow(QWidget):
             logger.warning("Refused a pop-up without an address")
             return
 
-        same_host = url.host().lower() == self._page.url().host().lower()
+        same_host = url.host().lower() == self._sign_in_host
         if same_host or is_redirect_target(url.toString(_ENCODED), self._redirect_uri):
             logger.info(
                 "Opening the pop-up %s in the sign-in window", describe_url(url)
@@ -259,6 +283,11 @@ class SignInWindow(QWidget):
             return
 
         logger.info("Opening the pop-up %s in the system browser", describe_url(url))
+        QDesktopServices.openUrl(url)
+
+    def on_page_external_link_requested(self, url: QUrl) -> None:
+        """Opens a link away from the sign-in service in the system browser."""
+        logger.info("Opening %s in the system browser", describe_url(url))
         QDesktopServices.openUrl(url)
 
     def on_view_url_changed(self, url: QUrl) -> None:

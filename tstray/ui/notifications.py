@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from tstray.session.state import Health, SessionSnapshot, SessionState
+from tstray.ui.reminders import MARKET_OPEN, SIGN_IN_SOON, ReminderPolicy
 from tstray.ui.texts import fix_for, format_duration, tr
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 SIGN_IN_NEEDED = "sign_in_needed"
 REFRESH_FAILING = "refresh_failing"
 RECOVERED = "recovered"
+# Notices whose click (or "Sign in" button) starts a sign-in.
+SIGN_IN_KINDS = frozenset({SIGN_IN_NEEDED, SIGN_IN_SOON, MARKET_OPEN})
 
 _NOTIFY_SERVICE = "org.freedesktop.Notifications"
 _NOTIFY_PATH = "/org/freedesktop/Notifications"
@@ -171,6 +174,8 @@ _NOTICE_HEALTH = {
     SIGN_IN_NEEDED: Health.NEEDS_USER,
     REFRESH_FAILING: Health.DEGRADED,
     RECOVERED: Health.OK,
+    SIGN_IN_SOON: Health.DEGRADED,
+    MARKET_OPEN: Health.DEGRADED,
 }
 
 
@@ -186,10 +191,10 @@ def _notify_call(notice: Notice) -> Any:
         app_icon = ""
     actions: list[str] = []
     urgency = 1
-    if notice.kind == SIGN_IN_NEEDED:
+    if notice.kind in SIGN_IN_KINDS:
         # "default" is a click on the notice itself; "sign-in" is a button.
         actions = ["default", tr("Sign in"), "sign-in", tr("Sign in")]
-        urgency = 2
+        urgency = 2 if notice.kind == SIGN_IN_NEEDED else 1
     hints = {"urgency": ("y", urgency), "desktop-entry": ("s", "tstray")}
 
     address = DBusAddress(_NOTIFY_PATH, _NOTIFY_SERVICE, _NOTIFY_SERVICE)
@@ -378,11 +383,11 @@ class Notifier(QObject):
             self._desktop.close()
 
     def on_tray_message_clicked(self) -> None:
-        if self._last_balloon_kind == SIGN_IN_NEEDED:
+        if self._last_balloon_kind in SIGN_IN_KINDS:
             self.sign_in_clicked.emit()
 
     def on_desktop_action_invoked(self, kind: str, action_key: str) -> None:
-        if kind == SIGN_IN_NEEDED and action_key in ("default", "sign-in"):
+        if kind in SIGN_IN_KINDS and action_key in ("default", "sign-in"):
             self.sign_in_clicked.emit()
 
     def on_desktop_failed(self, notice: Notice) -> None:
@@ -394,8 +399,10 @@ class Notifier(QObject):
 
 
 class SessionNotices(QObject):
-    """Feeds session snapshots to a ``NotificationPolicy`` and its notices to
-    a ``Notifier``, with one timer for the notice that time alone brings."""
+    """Feeds session snapshots to a ``NotificationPolicy`` (and the timed
+    reminders of a ``ReminderPolicy``) and their notices to a ``Notifier``,
+    with one timer for the next notice that time alone brings. Quiet hours
+    hold back every notice but "sign-in needed"."""
 
     def __init__(
         self,
@@ -403,11 +410,13 @@ class SessionNotices(QObject):
         clock: Callable[[], datetime],
         policy: NotificationPolicy | None = None,
         parent: QObject | None = None,
+        reminders: ReminderPolicy | None = None,
     ) -> None:
         super().__init__(parent)
         self._notifier = notifier
         self._clock = clock
         self._policy = policy or NotificationPolicy()
+        self._reminders = reminders
         self._snapshot = SessionSnapshot()
         self._due_timer = QTimer(self)
         self._due_timer.setSingleShot(True)
@@ -421,11 +430,28 @@ class SessionNotices(QObject):
         self._show(self._policy.tick(self._snapshot, self._clock()))
 
     def _show(self, notice: Notice | None) -> None:
+        now = self._clock()
+        reminders = self._reminders
         if notice is not None:
-            self._notifier.notify(notice)
+            urgent = notice.kind == SIGN_IN_NEEDED
+            if reminders is None or reminders.allows(notice.kind, now, urgent=urgent):
+                self._notifier.notify(notice)
+            else:
+                log.info("notice %s held back (quiet hours or off)", notice.kind)
+
+        due = self._policy.next_check_at()
+        if reminders is not None:
+            reminder = reminders.next_reminder(self._snapshot, now)
+            if reminder is not None and reminder.due_at <= now:
+                reminders.given(reminder)
+                self._notifier.notify(
+                    Notice(reminder.kind, reminder.title, reminder.message)
+                )
+                reminder = reminders.next_reminder(self._snapshot, now)
+            if reminder is not None and (due is None or reminder.due_at < due):
+                due = reminder.due_at
 
         self._due_timer.stop()
-        due = self._policy.next_check_at()
         if due is not None:
             wait_s = max(0.0, (due - self._clock()).total_seconds())
             # A little late rather than early, so the tick finds it due.

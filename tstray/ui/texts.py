@@ -10,6 +10,7 @@ never decides anything about one.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime
 
 from PySide6.QtCore import QCoreApplication
@@ -18,6 +19,8 @@ from tstray.session.state import SessionSnapshot, SessionState
 
 # The translation context of every tstray string.
 TRANSLATION_CONTEXT = "tstray"
+# Tooltips wider than this are hard to read next to a tray icon.
+TOOLTIP_LINE_CHARS = 60
 
 # Error codes the session publishes, grouped by what fixes them.
 _SIGN_IN_CODES = frozenset(
@@ -198,4 +201,7 @@ def tooltip(snapshot: SessionSnapshot, now: datetime) -> str:
         second = tr("Click to sign in again")
     else:
         second = time_left_words(snapshot, now)
-    return f"{first}\n{second}"
+    return "\n".join(
+        textwrap.fill(line, TOOLTIP_LINE_CHARS, break_on_hyphens=False)
+        for line in (first, second)
+    )
