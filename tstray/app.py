@@ -203,12 +203,14 @@ async def _run(
     for problem in services.config.problems:
         log.warning("config: %s", problem)
 
-    server_problem = services.start_server()
     tray = TrayApp(services, quit_event)
     owner.command_received.connect(tray.on_instance_command)
-    tray.start(server_problem)
+    tray.start()
     services.history.record_start(services.session.snapshot)
+    # The stored session is loaded before the port opens, so that a script
+    # started at login never hears "signed out" from a signed-in tstray.
     await services.session.start()
+    tray.report_server_problem(services.start_server())
     wakeups = WakeUps(services.session.wake)
     wakeups.start()
     if sign_in:

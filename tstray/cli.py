@@ -9,7 +9,6 @@ stdout; every other message goes to stderr, and never contains a secret.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import sys
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tstray import __version__
+from tstray.client import TokenUnavailableError, get_status, get_token
 from tstray.config import Config, load_config
 from tstray.paths import AppPaths, app_paths
 
@@ -26,6 +26,15 @@ EXIT_NO_TOKEN = 1
 EXIT_USAGE = 2
 # How long the token command waits for a running tstray (a refresh may be due).
 TOKEN_TIMEOUT_S = 20.0
+STATUS_LINES = (
+    "state",
+    "account",
+    "expires_at",
+    "expires_in",
+    "last_refresh_at",
+    "next_refresh_at",
+    "last_error",
+)
 
 
 @dataclass(frozen=True)
@@ -116,44 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class LocalServiceError(Exception):
-    """The running tstray could not be asked (not running, wrong key...)."""
-
-
-def _get_json(profile: Profile, path: str) -> tuple[int, dict[str, object]]:
-    from tstray.server.api_key import load_or_create_api_key
-
-    api_key = load_or_create_api_key(profile.paths.api_key_file)
-    port = profile.config.server.port
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TOKEN_TIMEOUT_S)
-    try:
-        connection.request("GET", path, headers={"Authorization": f"Bearer {api_key}"})
-        response = connection.getresponse()
-        body = json.loads(response.read() or b"{}")
-    except (OSError, http.client.HTTPException) as exc:
-        raise LocalServiceError(
-            f"tstray is not answering on 127.0.0.1:{port} ({exc.__class__.__name__}); "
-            f"start it with 'tstray{' --demo' if profile.demo else ''}'"
-        ) from exc
-    except ValueError as exc:
-        raise LocalServiceError(f"127.0.0.1:{port} did not answer like tstray") from exc
-    finally:
-        connection.close()
-    if not isinstance(body, dict):
-        raise LocalServiceError(f"127.0.0.1:{port} did not answer like tstray")
-    return response.status, body
+def _explain(error: TokenUnavailableError, profile: Profile) -> str:
+    message = str(error)
+    if error.code == "unauthorized" and not profile.demo:
+        message += " (if the running tstray is the demo, add --demo)"
+    return f"tstray: {message}"
 
 
 def command_token(profile: Profile, min_ttl_s: float) -> int:
     try:
-        status, body = _get_json(profile, f"/v1/token?min_ttl={min_ttl_s:g}")
-    except LocalServiceError as exc:
+        token = get_token(
+            min_ttl_s,
+            profile=profile.name,
+            config_path=profile.paths.config_file,
+            timeout_s=TOKEN_TIMEOUT_S,
+        )
+    except ValueError as exc:
         print(f"tstray: {exc}", file=sys.stderr)
-        return EXIT_NO_TOKEN
-    token = body.get("access_token")
-    if status != 200 or not isinstance(token, str):
-        message = body.get("message") or body.get("error") or f"status {status}"
-        print(f"tstray: no valid token: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except TokenUnavailableError as exc:
+        print(_explain(exc, profile), file=sys.stderr)
         return EXIT_NO_TOKEN
     print(token)
     return EXIT_OK
@@ -161,26 +152,29 @@ def command_token(profile: Profile, min_ttl_s: float) -> int:
 
 def command_status(profile: Profile, as_json: bool) -> int:
     try:
-        status, body = _get_json(profile, "/v1/status")
-    except LocalServiceError as exc:
-        print(f"tstray: {exc}", file=sys.stderr)
+        status, body = get_status(
+            profile=profile.name,
+            config_path=profile.paths.config_file,
+            timeout_s=TOKEN_TIMEOUT_S,
+        )
+    except TokenUnavailableError as exc:
+        print(_explain(exc, profile), file=sys.stderr)
+        return EXIT_NO_TOKEN
+    if status != 200:
+        error = TokenUnavailableError(
+            str(body.get("message") or f"tstray answered {status}"),
+            code=str(body.get("error") or ""),
+        )
+        print(_explain(error, profile), file=sys.stderr)
         return EXIT_NO_TOKEN
     if as_json:
         print(json.dumps(body, indent=2, sort_keys=True))
-        return EXIT_OK if status == 200 else EXIT_NO_TOKEN
-    for key in (
-        "state",
-        "account",
-        "expires_at",
-        "expires_in",
-        "last_refresh_at",
-        "next_refresh_at",
-        "last_error",
-    ):
+        return EXIT_OK
+    for key in STATUS_LINES:
         value = body.get(key)
         if value not in (None, ""):
             print(f"{key.replace('_', ' ')}: {value}")
-    return EXIT_OK if status == 200 else EXIT_NO_TOKEN
+    return EXIT_OK
 
 
 def command_api_key(profile: Profile, rotate: bool) -> int:
@@ -211,6 +205,16 @@ def _tell_running_app(profile: Profile, command: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # "tstray status | head -1": the reader left; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
 
     if args.sign_in_window:

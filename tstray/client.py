@@ -18,8 +18,15 @@ from pathlib import Path
 
 from tstray.config import load_config
 from tstray.paths import app_paths
+from tstray.port_owner import foreign_listener
 
-__all__ = ["ConnectionInfo", "TokenUnavailableError", "connection_info", "get_token"]
+__all__ = [
+    "ConnectionInfo",
+    "TokenUnavailableError",
+    "connection_info",
+    "get_status",
+    "get_token",
+]
 
 MAX_MIN_TTL_S = 3600.0
 
@@ -123,6 +130,21 @@ def get_token(
     )
 
 
+def get_status(
+    *,
+    profile: str = "default",
+    config_path: str | os.PathLike[str] | None = None,
+    timeout_s: float = 20,
+) -> tuple[int, dict[str, object]]:
+    """Returns the HTTP status and JSON of ``/v1/status`` (no token in it).
+
+    Raises:
+        TokenUnavailableError: tstray could not be asked.
+    """
+    info = connection_info(profile=profile, config_path=config_path)
+    return _get_json(info, "/v1/status", timeout_s)
+
+
 def _read_api_key(path: Path) -> str:
     try:
         key = path.read_text(encoding="ascii").strip()
@@ -141,6 +163,12 @@ def _get_json(
     info: ConnectionInfo, target: str, timeout_s: float
 ) -> tuple[int, dict[str, object]]:
     host, _, port = info.base_url.removeprefix("http://").rpartition(":")
+    if foreign_listener(int(port)):
+        raise TokenUnavailableError(
+            f"another user's program listens on {host}:{port}; the API key was not"
+            " sent. Start tstray, or choose another [server] port",
+            code="foreign_listener",
+        )
     connection = http.client.HTTPConnection(host, int(port), timeout=timeout_s)
     try:
         connection.request("GET", target, headers=info.headers)

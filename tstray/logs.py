@@ -111,7 +111,9 @@ def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
     formatter = RedactingFormatter(LOG_FORMAT)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # Logs hold no secrets, but they do name the account: user-only.
+        log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        log_file.parent.chmod(0o700)
         handlers.append(
             logging.handlers.RotatingFileHandler(
                 log_file, maxBytes=1_000_000, backupCount=5, encoding="utf-8"

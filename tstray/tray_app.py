@@ -115,7 +115,7 @@ class TrayApp(QObject):
 
     # -- life --------------------------------------------------------------
 
-    def start(self, server_problem: str) -> None:
+    def start(self) -> None:
         self._services.session.add_listener(self.snapshot_changed.emit)
         if not self._services.config.has_client_id:
             # First start: nothing works without an API key, so ask at once.
@@ -136,12 +136,6 @@ class TrayApp(QObject):
                     ),
                 )
             )
-        if server_problem:
-            self._notifier.notify(
-                Notice(
-                    "port_busy", tr("Local token service not started"), server_problem
-                )
-            )
         problems = self._services.config.problems
         if problems:
             # Each problem names the file, the key and what was expected; the
@@ -157,6 +151,13 @@ class TrayApp(QObject):
                         else ""
                     ),
                 )
+            )
+
+    def report_server_problem(self, problem: str) -> None:
+        """Tells the user once that the local token service could not start."""
+        if problem:
+            self._notifier.notify(
+                Notice("port_busy", tr("Local token service not started"), problem)
             )
 
     def close(self) -> None:
