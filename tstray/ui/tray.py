@@ -124,12 +124,17 @@ class TrayController(QObject):
         return self._tooltip_timer.isActive()
 
     def show(self) -> bool:
-        """Shows the icon. Returns False, and does nothing, without a tray."""
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            log.warning("no system tray on this desktop; the tray icon stays hidden")
-            return False
+        """Shows the icon; returns whether a tray shows it now.
+
+        The icon is made visible even without a tray: Qt embeds it as soon as
+        a tray host appears, which happens when tstray starts at login before
+        the panel does.
+        """
         self._tray_icon.show()
         self._schedule_tooltip_refresh()
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            log.warning("no system tray on this desktop yet; the icon appears with one")
+            return False
         return True
 
     def hide(self) -> None:
