@@ -97,6 +97,34 @@ def _expires_in_s(body: Mapping[str, Any]) -> float:
     return seconds
 
 
+# When an answer says nothing usable about expiry, assume this short life:
+# the token is replaced soon, and a service that never says is not hammered.
+UNKNOWN_LIFETIME_S = 60.0
+
+
+def _expires_at(
+    body: Mapping[str, Any], access_token: str, now: datetime, *, rotated: bool
+) -> datetime:
+    """When the access token expires: ``expires_in``, else the token's own
+    ``exp`` claim, else (only when the answer rotated the refresh token) a
+    short assumed life.
+
+    The last case matters: with rotating refresh tokens the old refresh token
+    is already spent, so refusing this answer would lose the session.
+    """
+    try:
+        return now + timedelta(seconds=_expires_in_s(body))
+    except MalformedResponseError:
+        exp = jwt_claims(access_token).get("exp")
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            expires_at = datetime.fromtimestamp(float(exp), UTC)
+            if expires_at > now:
+                return expires_at
+        if rotated:
+            return now + timedelta(seconds=UNKNOWN_LIFETIME_S)
+        raise
+
+
 def _refresh_token_expires_at(
     body: Mapping[str, Any], now: datetime
 ) -> datetime | None:
@@ -131,11 +159,10 @@ def parse_token_response(
     access_token = body.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise MalformedResponseError("the token response has no access_token")
-    expires_at = now + timedelta(seconds=_expires_in_s(body))
-
     new_refresh_token = body.get("refresh_token")
     if new_refresh_token is not None and not isinstance(new_refresh_token, str):
         raise MalformedResponseError("the token response's refresh_token is not text")
+    expires_at = _expires_at(body, access_token, now, rotated=bool(new_refresh_token))
 
     scope = body.get("scope")
     scope = scope if isinstance(scope, str) else (previous.scope if previous else "")
