@@ -22,8 +22,7 @@ import logging
 import random as random_module
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
 
 from tstray.oauth.errors import (
     FinalError,
@@ -31,9 +30,11 @@ from tstray.oauth.errors import (
     SignInRequiredError,
     TemporaryError,
 )
-from tstray.oauth.tokens import TokenSet, jwt_claims, utc_now
+from tstray.oauth.tokens import TokenSet, utc_now
 from tstray.session.backoff import retry_delay_s
+from tstray.session.collaborators import TokenRefresher, TokenRevoker, TokenStorage
 from tstray.session.state import SessionSnapshot, SessionState
+from tstray.session.timing import lifetime_s, refresh_due_at, with_trusted_expiry
 from tstray.storage.errors import KeyringUnavailableError
 
 log = logging.getLogger(__name__)
@@ -46,62 +47,6 @@ ROTATING_CHAIN_LIFETIME = timedelta(hours=24)
 MIN_ON_DEMAND_INTERVAL_S = 5.0
 # How often to retry the keyring when it was locked or unreachable.
 STORE_RETRY_S = 30.0
-# How far a token's own ``exp`` claim may fall before the expiry counted from
-# ``expires_in`` and still be trusted: whole-second rounding plus a little
-# clock skew. A larger gap means the clocks disagree, and ``exp`` is ignored.
-MAX_EXP_ROUNDING_S = 2.0
-
-
-class TokenRefresher(Protocol):
-    async def refresh(self, tokens: TokenSet) -> TokenSet: ...
-
-
-@runtime_checkable
-class TokenRevoker(Protocol):
-    async def revoke(self, refresh_token: str) -> None: ...
-
-
-class TokenStorage(Protocol):
-    async def load_tokens(self) -> TokenSet | None: ...
-
-    async def save_tokens(self, tokens: TokenSet) -> None: ...
-
-    async def delete_tokens(self) -> None: ...
-
-
-def with_trusted_expiry(tokens: TokenSet) -> TokenSet:
-    """Returns ``tokens`` with ``expires_at`` no later than the access token's
-    own ``exp`` claim.
-
-    ``expires_at`` counts ``expires_in`` from when the request was sent, but a
-    service that writes ``exp`` in whole seconds (Auth0, so TradeStation) ends
-    the token up to a second sooner; serving it in that second would hand out
-    a token the API refuses.
-    """
-    exp = jwt_claims(tokens.access_token).get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
-        return tokens
-    try:
-        claimed = datetime.fromtimestamp(float(exp), UTC)
-    except (OverflowError, OSError, ValueError):
-        return tokens
-    gap_s = (tokens.expires_at - claimed).total_seconds()
-    if not 0 < gap_s <= MAX_EXP_ROUNDING_S:
-        return tokens
-    return replace(tokens, expires_at=claimed)
-
-
-def refresh_due_at(tokens: TokenSet, margin_s: float) -> datetime:
-    """When to refresh: ``margin_s`` before expiry, but never before half the
-    token's life, so a short-lived token (the demo's) is not refreshed
-    continuously."""
-    claims = jwt_claims(tokens.access_token)
-    issued_at, expires = claims.get("iat"), claims.get("exp")
-    margin = timedelta(seconds=margin_s)
-    if isinstance(issued_at, int | float) and isinstance(expires, int | float):
-        lifetime_s = max(float(expires) - float(issued_at), 0.0)
-        margin = min(margin, timedelta(seconds=lifetime_s / 2))
-    return tokens.expires_at - margin
 
 
 class Session:
@@ -289,11 +234,8 @@ class Session:
             return False
         if self._tokens is None:
             return False
-        claims = jwt_claims(self._tokens.access_token)
-        issued_at, expires = claims.get("iat"), claims.get("exp")
-        if isinstance(issued_at, int | float) and isinstance(expires, int | float):
-            return min_ttl_s < float(expires) - float(issued_at)
-        return True
+        whole_life_s = lifetime_s(self._tokens)
+        return whole_life_s is None or min_ttl_s < whole_life_s
 
     async def refresh_now(self) -> SessionSnapshot:
         """Refreshes at once, whatever the schedule says (menu, tests)."""
