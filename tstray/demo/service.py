@@ -50,7 +50,9 @@ LOGIN_COOKIE = "tstray_demo_login"
 LOGIN_COOKIE_MAX_AGE_S = 30 * 86400
 TRANSACTION_LIFETIME_S = 600
 _MAX_TRANSACTIONS = 1000
-_POLL_INTERVAL_S = 0.1
+# serve_forever wakes this often only to see whether stop() was called; a
+# longer interval keeps an idle demo quiet, at the cost of a slower stop().
+_POLL_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -178,7 +180,13 @@ class DemoSignInService:
         if server is None or thread is None:
             return
         self.stopping.set()
-        server.shutdown()
+        # shutdown() waits for serve_forever to look at its flag, which it
+        # does between polls; a connection wakes it at once.
+        stopper = threading.Thread(target=server.shutdown, daemon=True)
+        stopper.start()
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        stopper.join()
         server.server_close()
         server.close_connections()
         thread.join()
