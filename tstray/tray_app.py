@@ -28,13 +28,13 @@ from tstray.signin.launcher import SignInWindowError, run_sign_in_window
 from tstray.ui.account_actions import AccountActions
 from tstray.ui.notifications import Notice, Notifier, SessionNotices
 from tstray.ui.reminders import ReminderPolicy
-from tstray.ui.status_dialog import StatusDialog
 from tstray.ui.store_notices import StoreNotices
 from tstray.ui.texts import tr
 from tstray.ui.tray import TrayController
 
 if TYPE_CHECKING:
     from tstray.app import Services
+    from tstray.ui.status_dialog import StatusDialog
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +254,10 @@ class TrayApp(QObject):
 
     def on_status_requested(self) -> None:
         if self._status_dialog is None:
+            # Imported on first use: the status window and its timeline are
+            # memory the idle tray does not need.
+            from tstray.ui.status_dialog import StatusDialog
+
             dialog = StatusDialog(
                 utc_now,
                 history=self._services.history.events,
