@@ -69,14 +69,20 @@ class HttpServer:
         # timer objects off the per-request cost.
         shortest_s = min(limits.head_timeout_s, limits.idle_timeout_s)
         self._tick_s = min(1.0, max(0.01, shortest_s / 4))
-        self._sweeper: asyncio.TimerHandle | None = loop.call_later(
-            self._tick_s, self._sweep
-        )
+        # Armed only while connections are open, so an idle tray never wakes.
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._closed = False
 
     def protocol_factory(self) -> asyncio.Protocol:
         return _Connection(self)
 
+    def keep_sweeping(self) -> None:
+        """Makes sure deadlines are checked while a connection is open."""
+        if self._sweeper is None and not self._closed:
+            self._sweeper = self.loop.call_later(self._tick_s, self._sweep)
+
     def close_all(self) -> None:
+        self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
@@ -88,7 +94,9 @@ class HttpServer:
         for connection in list(self.connections):
             if connection.deadline <= now:
                 connection.on_deadline()
-        self._sweeper = self.loop.call_later(self._tick_s, self._sweep)
+        self._sweeper = None
+        if self.connections:
+            self.keep_sweeping()
 
 
 _NO_DEADLINE = float("inf")
@@ -116,6 +124,7 @@ class _Connection(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._sent_continue = False
+        self._streaming = False
         self.deadline = _NO_DEADLINE
 
     # asyncio.Protocol callbacks.
@@ -133,6 +142,7 @@ class _Connection(asyncio.Protocol):
 
         self._transport = transport
         server.connections.add(self)
+        server.keep_sweeping()
         peer = transport.get_extra_info("peername")
         self._peer = f"{peer[0]}:{peer[1]}" if peer else "unknown"
         self._in_request = True
@@ -163,6 +173,11 @@ class _Connection(asyncio.Protocol):
             self._run(answered=False)
 
     def eof_received(self) -> bool:
+        if self._streaming:
+            # An event stream or pass-through has no end to wait for: a client
+            # that closed its side has left, and its slot is freed at once.
+            self.abort()
+            return False
         # A half-closed client may still read: answer what it already sent.
         self._eof = True
         if not self._busy and not self._write_paused and not self._closing:
@@ -426,6 +441,7 @@ class _Connection(asyncio.Protocol):
         # Even for a client already gone the producer runs, seeing the writer
         # closed, so that it lets go of what it holds (an upstream answer).
         writer = ChunkWriter(self, transport, chunked)
+        self._streaming = True
         try:
             await response.produce(writer)
         except Exception as exc:
@@ -435,6 +451,8 @@ class _Connection(asyncio.Protocol):
             )
             self.abort()
             return False
+        finally:
+            self._streaming = False
         if transport is None or writer.closed or not chunked:
             return False
         transport.write(b"0\r\n\r\n")
