@@ -81,6 +81,26 @@ class HttpServer:
         if self._sweeper is None and not self._closed:
             self._sweeper = self.loop.call_later(self._tick_s, self._sweep)
 
+    def evict_one_waiting(self) -> bool:
+        """Makes room for a new connection by closing the one that has waited
+        longest without sending a whole request (or sits idle).
+
+        Without this, a local program holding every slot with half-sent
+        requests (no key needed for that) would lock everyone else out until
+        the head timeout; this way it only ever loses its own oldest ones.
+        Connections busy with an answer (event streams) are never closed.
+        """
+        waiting = [c for c in self.connections if c.waiting_for_request]
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda c: c.opened_at)
+        self.note_rejection(
+            "evicted", "all slots taken; closed the longest-waiting one"
+        )
+        oldest.abort()
+        self.connections.discard(oldest)
+        return True
+
     def close_all(self) -> None:
         self._closed = True
         if self._sweeper is not None:
@@ -125,6 +145,7 @@ class _Connection(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._sent_continue = False
         self._streaming = False
+        self.opened_at = 0.0
         self.deadline = _NO_DEADLINE
 
     # asyncio.Protocol callbacks.
@@ -132,7 +153,9 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         server = self._server
-        if len(server.connections) >= self._limits.max_connections:
+        if len(server.connections) >= self._limits.max_connections and not (
+            server.evict_one_waiting()
+        ):
             limit = self._limits.max_connections
             server.note_rejection(
                 "too_many_connections", f"{limit} connections open; closed a new one"
@@ -141,6 +164,7 @@ class _Connection(asyncio.Protocol):
             return
 
         self._transport = transport
+        self.opened_at = self._loop.time()
         server.connections.add(self)
         server.keep_sweeping()
         peer = transport.get_extra_info("peername")
@@ -195,6 +219,11 @@ class _Connection(asyncio.Protocol):
         self._wake_drain_waiter()
         if not self._busy and not self._closing:
             self._run(answered=True)
+
+    @property
+    def waiting_for_request(self) -> bool:
+        """Not answering anything: a request head is awaited or half-sent."""
+        return not self._busy and not self._closing
 
     # Timeouts and closing.
 
