@@ -122,13 +122,17 @@ def test_the_readme_example_is_a_valid_config(tmp_path: Path) -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     file = tmp_path / "config.toml"
-    file.write_text(block.replace('client_id = "..."', 'client_id = "KEY"'), encoding="utf-8")
+    file.write_text(
+        block.replace('client_id = "..."', 'client_id = "KEY"'), encoding="utf-8"
+    )
     assert [str(p) for p in load_config(file).problems] == []
 
 
 def test_misspelt_keys_and_tables_are_reported(tmp_path: Path) -> None:
     file = tmp_path / "config.toml"
-    file.write_text('[tradestation]\nclinet_id = "K"\n[sever]\nport = 1\n', encoding="utf-8")
+    file.write_text(
+        '[tradestation]\nclinet_id = "K"\n[sever]\nport = 1\n', encoding="utf-8"
+    )
     messages = [str(p) for p in load_config(file).problems]
     assert any("[tradestation.clinet_id]" in m and "unknown" in m for m in messages)
     assert any("[sever]" in m for m in messages)

@@ -356,9 +356,12 @@ class Notifier(QObject):
         """Shows ``notice``; returns the way used: "tray", "desktop" or "log"."""
         log.info("notice %s: %s", notice.kind, notice.title)
         tray_icon = self._tray_icon
+        # A visible icon is not enough: it stays "visible" while it waits for
+        # a tray host to appear, and a balloon from it would reach nobody.
         if (
             tray_icon is not None
             and tray_icon.isVisible()
+            and QSystemTrayIcon.isSystemTrayAvailable()
             and QSystemTrayIcon.supportsMessages()
         ):
             self._last_balloon_kind = notice.kind
