@@ -366,7 +366,10 @@ def test_300_connections_do_not_break_it(
                 refused += 1
             client.close()
 
-        assert (served, refused) == (256, 44)
+        # At most 256 are open at once; when full, the longest-waiting idle
+        # one is closed for a newcomer, so how many of the 300 get through
+        # depends on timing, but every one is answered or cleanly closed.
+        assert served >= 256 and served + refused == 300
         assert_still_serving(service)
 
 
