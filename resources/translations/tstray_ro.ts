@@ -80,6 +80,11 @@
       <translation>Nu am putut deschide browserul sistemului.</translation>
     </message>
     <message>
+      <location filename="../../tstray/signin/window.py" />
+      <source>Not secure: {host}</source>
+      <translation>Nesigur: {host}</translation>
+    </message>
+    <message>
       <location filename="../../tstray/tray_app.py" />
       <source>Sign in to TradeStation (demo)</source>
       <translation>Autentificare la TradeStation (demo)</translation>
@@ -101,13 +106,13 @@
     </message>
     <message>
       <location filename="../../tstray/tray_app.py" />
-      <source>Local token service not started</source>
-      <translation>Serviciul local de tokenuri nu a pornit</translation>
+      <source>Problem in the settings file</source>
+      <translation>Problemă în fișierul de setări</translation>
     </message>
     <message>
       <location filename="../../tstray/tray_app.py" />
-      <source>Problem in the settings file</source>
-      <translation>Problemă în fișierul de setări</translation>
+      <source>Local token service not started</source>
+      <translation>Serviciul local de tokenuri nu a pornit</translation>
     </message>
     <message>
       <location filename="../../tstray/tray_app.py" />

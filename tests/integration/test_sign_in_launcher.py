@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 import qasync
+from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QApplication
 
 from tests.helpers.devtools import click, fill_and_click
@@ -390,17 +391,23 @@ def test_the_request_goes_to_the_child_on_stdin_not_its_command_line(
         "print(json.dumps({'result': 'cancelled'}))"
     )
 
-    run(
-        loop,
-        run_sign_in_window(
-            "http://127.0.0.1:9/login?state=secret-state",
-            "http://localhost:31022",
-            tmp_path / "profile",
-            "test-profile",
-            "Sign in (demo)",
-            command=[sys.executable, "-c", child_code],
-        ),
-    )
+    # The window speaks the tray's language, which sets QLocale's default.
+    previous_locale = QLocale()
+    QLocale.setDefault(QLocale("ro_RO"))
+    try:
+        run(
+            loop,
+            run_sign_in_window(
+                "http://127.0.0.1:9/login?state=secret-state",
+                "http://localhost:31022",
+                tmp_path / "profile",
+                "test-profile",
+                "Sign in (demo)",
+                command=[sys.executable, "-c", child_code],
+            ),
+        )
+    finally:
+        QLocale.setDefault(previous_locale)
 
     request_text, argv = json.loads(seen.read_text())
     assert json.loads(request_text) == {
@@ -409,6 +416,7 @@ def test_the_request_goes_to_the_child_on_stdin_not_its_command_line(
         "profile_dir": str(tmp_path / "profile"),
         "profile_name": "test-profile",
         "title": "Sign in (demo)",
+        "language": "ro",
     }
     assert all("secret-state" not in argument for argument in argv)
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QProcess, QProcessEnvironment
+from PySide6.QtCore import QByteArray, QLocale, QProcess, QProcessEnvironment
 
 from tstray.oauth.authorize import clean_for_display, is_redirect_target
 
@@ -90,6 +90,8 @@ async def run_sign_in_window(
         "sign_in_url": sign_in_url,
         "redirect_uri": redirect_uri,
         "profile_dir": str(profile_dir),
+        # The language the tray chose (QLocale's default follows it).
+        "language": QLocale().name().split("_")[0],
         "profile_name": profile_name,
         "title": title,
     }

@@ -28,6 +28,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from tstray.oauth.authorize import is_redirect_target
+from tstray.ui.texts import tr
 
 logger = logging.getLogger(__name__)
 
@@ -296,7 +297,8 @@ class SignInWindow(QWidget):
         if url.scheme().lower() == "https":
             self._address_label.setText(f"\N{LOCK} {host}")
         else:
-            self._address_label.setText(f"\N{WARNING SIGN} Not secure: {host}")
+            warning = tr("Not secure: {host}").format(host=host)
+            self._address_label.setText(f"\N{WARNING SIGN} {warning}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Counts a close before the redirect as the user cancelling."""

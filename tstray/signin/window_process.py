@@ -30,6 +30,7 @@ from typing import IO, Any
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier
 from PySide6.QtWidgets import QApplication
 
+from tstray.i18n import install_translation
 from tstray.signin.window import SignInWindow
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ _MAX_REQUEST_BYTES = 64 * 1024
 _STDIN_FD, _STDOUT_FD, _STDERR_FD = 0, 1, 2
 
 _REQUIRED_FIELDS = ("sign_in_url", "redirect_uri", "profile_dir", "profile_name")
-_OPTIONAL_FIELDS = ("title",)
+_OPTIONAL_FIELDS = ("title", "language")
 _DEFAULT_TITLE = "Sign in to TradeStation"
 
 
@@ -64,6 +65,7 @@ class SignInRequest:
     profile_dir: Path
     profile_name: str
     title: str = _DEFAULT_TITLE
+    language: str = "system"
 
     def __repr__(self) -> str:
         return (
@@ -109,6 +111,7 @@ def parse_request(raw: bytes) -> SignInRequest:
         profile_dir=Path(request["profile_dir"]),
         profile_name=request["profile_name"],
         title=request.get("title") or _DEFAULT_TITLE,
+        language=request.get("language") or "system",
     )
 
 
@@ -155,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 def _show_window(request: SignInRequest) -> dict[str, str]:
     app = QApplication([sys.argv[0] if sys.argv else "tstray"])
     app.setApplicationName("tstray")
+    # The window speaks the tray's language (its address line's words).
+    install_translation(request.language)
     # The window ends the process through its signals, not by being last.
     app.setQuitOnLastWindowClosed(False)
 
