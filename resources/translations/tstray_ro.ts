@@ -708,6 +708,46 @@
     </message>
     <message>
       <location filename="../../tstray/ui/texts.py" />
+      <source>TradeStation refused the saved sign-in</source>
+      <translation>TradeStation a refuzat autentificarea salvată</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
+      <source>the sign-in gave no refresh token</source>
+      <translation>autentificarea nu a dat niciun token de reîmprospătare</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
+      <source>the sign-in was declined</source>
+      <translation>autentificarea a fost refuzată</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
+      <source>TradeStation refused the API key or client secret</source>
+      <translation>TradeStation a refuzat cheia API sau secretul de client</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
+      <source>TradeStation could not be reached</source>
+      <translation>TradeStation nu a putut fi contactat</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
+      <source>TradeStation's sign-in service answered with an error</source>
+      <translation>serviciul de autentificare TradeStation a răspuns cu o eroare</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
+      <source>the system keyring cannot be used right now</source>
+      <translation>seiful de parole al sistemului nu poate fi folosit acum</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
+      <source>the saved sign-in in the keyring cannot be read</source>
+      <translation>autentificarea salvată în seiful de parole nu poate fi citită</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
       <source>Choose “Sign in again…” in the tray menu.</source>
       <translation>Alege „Autentificare din nou…” din meniul din bara de sistem.</translation>
     </message>

@@ -30,7 +30,9 @@ from pytestqt.qtbot import QtBot
 from tstray.i18n import install_translation, pick_language, translation_file
 from tstray.session.state import SessionSnapshot, SessionState
 from tstray.ui.first_run import FirstRunDialog
+from tstray.ui.notifications import NotificationPolicy
 from tstray.ui.status_dialog import StatusDialog
+from tstray.ui.texts import reason_words
 from tstray.ui.tray import TrayController
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -250,3 +252,26 @@ def test_windows_speak_english(qtbot: QtBot, language: Callable[[str], str]) -> 
     assert "Copy access token" in texts["tray menu"]
     assert "Sign in with my browser\u2026" in texts["tray menu"]
     assert "Cancel" in texts["first run"]
+
+
+def test_failure_reasons_are_in_the_users_language(
+    qapp: object, language: Callable[[str], str]
+) -> None:
+    english = "the token endpoint answered 403 invalid_grant: Unknown or invalid refresh token."
+    refused = SessionSnapshot(
+        state=SessionState.SIGN_IN_NEEDED,
+        last_error=english,
+        error_code="invalid_grant",
+    )
+
+    language("en")
+    assert reason_words(refused) == english
+
+    language("ro")
+    assert reason_words(refused) == "TradeStation a refuzat autentificarea salvată"
+    notice = NotificationPolicy().decide(SessionSnapshot(), refused, datetime.now(UTC))
+    assert notice is not None and english not in notice.message
+    assert "TradeStation a refuzat autentificarea salvată" in notice.message
+    # A code without a translated sentence falls back to the details.
+    odd = SessionSnapshot(last_error="something new", error_code="brand_new_code")
+    assert reason_words(odd) == "something new"

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from tstray.session.state import Health, SessionSnapshot, SessionState
 from tstray.ui.reminders import MARKET_OPEN, SIGN_IN_SOON, ReminderPolicy
-from tstray.ui.texts import fix_for, format_duration, tr
+from tstray.ui.texts import fix_for, format_duration, reason_words, tr
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Notice:
 
 
 def _sign_in_needed_notice(snapshot: SessionSnapshot) -> Notice:
-    reason = snapshot.last_error or tr("TradeStation no longer accepts the sign-in")
+    reason = reason_words(snapshot) or tr("TradeStation no longer accepts the sign-in")
     return Notice(
         SIGN_IN_NEEDED,
         tr("TradeStation sign-in needed"),
@@ -74,7 +74,7 @@ def _refresh_failing_notice(snapshot: SessionSnapshot, failing_s: float) -> Noti
         effect = tr("The token has expired, so programs get no token until then.")
     else:
         effect = tr("Programs still get the current token until it expires.")
-    reason = snapshot.last_error or tr("no answer")
+    reason = reason_words(snapshot) or tr("no answer")
     return Notice(
         REFRESH_FAILING,
         tr("Token refresh failing"),

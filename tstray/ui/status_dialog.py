@@ -27,7 +27,14 @@ from PySide6.QtWidgets import (
 
 from tstray.session.history import HistoryEvent
 from tstray.session.state import Health, SessionSnapshot, SessionState
-from tstray.ui.texts import fix_for, format_duration, headline, time_left_words, tr
+from tstray.ui.texts import (
+    fix_for,
+    format_duration,
+    headline,
+    reason_words,
+    time_left_words,
+    tr,
+)
 from tstray.ui.timeline import TimelineWidget
 
 _TICK_MS = 1000
@@ -260,7 +267,7 @@ class StatusDialog(QDialog):
         self._time_left_label.setText(_token_words(snapshot, now))
         self._next_refresh_label.setText(_when_words(snapshot.next_refresh_at, now))
         self._deadline_label.setText(_deadline_words(snapshot.sign_in_deadline, now))
-        self._error_label.setText(snapshot.last_error)
+        self._error_label.setText(reason_words(snapshot))
         self._fix_label.setText(fix_for(snapshot.error_code))
         self._timeline.set_events(self._history())
 

@@ -17,7 +17,7 @@ import logging
 
 from tstray.session.state import SessionSnapshot
 from tstray.ui.notifications import Notice, Notifier
-from tstray.ui.texts import tr
+from tstray.ui.texts import reason_words, tr
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ _STORE_CODES = (KEYRING_UNAVAILABLE, STORED_DATA_UNREADABLE)
 
 def store_notice(snapshot: SessionSnapshot) -> Notice:
     """The notice for the keyring trouble ``snapshot`` reports."""
-    reason = snapshot.last_error.rstrip(".")
+    reason = reason_words(snapshot).rstrip(".")
     if snapshot.error_code == STORED_DATA_UNREADABLE:
         return Notice(
             STORED_DATA_UNREADABLE,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import textwrap
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QLocale
 
 from tstray.session.state import SessionSnapshot, SessionState
 
@@ -80,6 +80,36 @@ def format_duration(seconds: float) -> str:
     if minutes == 0:
         return tr("{hours} h").format(hours=hours)
     return tr("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+
+
+def _reasons() -> dict[str, str]:
+    # Built on each call: tr() must run after the translation is installed.
+    return {
+        "invalid_grant": tr("TradeStation refused the saved sign-in"),
+        "SignInRequiredError": tr("TradeStation refused the saved sign-in"),
+        "no_refresh_token": tr("the sign-in gave no refresh token"),
+        "access_denied": tr("the sign-in was declined"),
+        "invalid_client": tr("TradeStation refused the API key or client secret"),
+        "unauthorized_client": tr("TradeStation refused the API key or client secret"),
+        "ClientRejectedError": tr("TradeStation refused the API key or client secret"),
+        "network": tr("TradeStation could not be reached"),
+        "server_error": tr("TradeStation's sign-in service answered with an error"),
+        "keyring_unavailable": tr("the system keyring cannot be used right now"),
+        "stored_data_unreadable": tr("the saved sign-in in the keyring cannot be read"),
+    }
+
+
+def reason_words(snapshot: SessionSnapshot) -> str:
+    """Why the last step failed, in the user's language.
+
+    The session's ``last_error`` is an English sentence with the details
+    (status codes, retry times). In English it is shown as it is; in another
+    language a translated sentence chosen by the stable ``error_code`` takes
+    its place, and the details stay in the log.
+    """
+    if QLocale().language() == QLocale.Language.English:
+        return snapshot.last_error
+    return _reasons().get(snapshot.error_code, snapshot.last_error)
 
 
 def fix_for(error_code: str) -> str:
@@ -173,7 +203,7 @@ def headline(snapshot: SessionSnapshot, now: datetime, with_reason: bool = True)
 
     if not with_reason:
         return tr("Sign-in needed")
-    reason = snapshot.last_error or tr("TradeStation no longer accepts the sign-in")
+    reason = reason_words(snapshot) or tr("TradeStation no longer accepts the sign-in")
     return tr("Sign-in needed: {reason}").format(reason=reason)
 
 
