@@ -5,7 +5,6 @@ private config folder the way a user's program would find them."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
@@ -23,7 +22,6 @@ import pytest
 from tests.integration.local_service_support import (
     API_KEY,
     FRESH_TOKEN,
-    SECRETS,
     TOKEN,
     Clock,
     LoopThread,
@@ -38,19 +36,7 @@ from tstray.session.state import SessionSnapshot, SessionState
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
-
-
-@pytest.fixture
-def gui_loop() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
+pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@ alone; every other browser request is still refused."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.local_service_support import (
-    SECRETS,
     TOKEN,
     Clock,
     LoopThread,
@@ -25,12 +23,7 @@ from tstray.server import LocalTokenService
 ALLOWED = "http://localhost:3000"
 
 
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
+pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ long-running client keeps open to learn of state and token changes."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 
@@ -11,7 +10,6 @@ import pytest
 
 from tests.integration.local_service_support import (
     FRESH_TOKEN,
-    SECRETS,
     TOKEN,
     Clock,
     LoopThread,
@@ -25,20 +23,7 @@ from tests.integration.stream_support import StreamClient
 from tstray.server import LocalTokenService
 from tstray.session.state import SessionSnapshot, SessionState
 
-
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
-
-
-@pytest.fixture
-def gui_loop() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
+pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 
 
 @pytest.fixture

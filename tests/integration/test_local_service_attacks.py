@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import ipaddress
-import logging
 import os
 import select
 import socket
@@ -21,7 +20,6 @@ import pytest
 from tests.integration.local_service_support import (
     API_KEY,
     FRESH_TOKEN,
-    SECRETS,
     TOKEN,
     Clock,
     LoopThread,
@@ -35,20 +33,7 @@ from tests.integration.local_service_support import (
 )
 from tstray.server import LocalTokenService, PortInUseError
 
-
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
-
-
-@pytest.fixture
-def gui_loop() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
+pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ GUI loop."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import threading
 import time
@@ -19,7 +18,6 @@ from tests.integration.local_service_support import (
     API_KEY,
     FRESH_TOKEN,
     NOW,
-    SECRETS,
     TOKEN,
     Clock,
     LoopThread,
@@ -34,20 +32,7 @@ from tests.integration.local_service_support import (
 from tstray.server import LocalTokenService
 from tstray.session.state import SessionState
 
-
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
-
-
-@pytest.fixture
-def gui_loop() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
+pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 
 
 @pytest.fixture

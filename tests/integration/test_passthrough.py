@@ -6,7 +6,6 @@ the API cannot be reached."""
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ import pytest
 from tests.integration.local_service_support import (
     API_KEY,
     FRESH_TOKEN,
-    SECRETS,
     TOKEN,
     Clock,
     LoopThread,
@@ -134,12 +132,7 @@ class _FakeApiHandler(BaseHTTPRequestHandler):
         self._handle()
 
 
-@pytest.fixture(autouse=True)
-def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
+pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
 
 
 @pytest.fixture
@@ -161,13 +154,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def gui_loop() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
 
 
 @pytest.fixture

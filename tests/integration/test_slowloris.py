@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-
-import pytest
 
 from tests.integration.local_service_support import (
     TOKEN,
@@ -18,13 +15,6 @@ from tests.integration.local_service_support import (
     running_service,
     snapshot,
 )
-
-
-@pytest.fixture
-def gui_loop() -> Iterator[LoopThread]:
-    loop_thread = LoopThread()
-    yield loop_thread
-    loop_thread.close()
 
 
 def test_half_sent_requests_on_every_slot_do_not_lock_out_a_client(
