@@ -56,6 +56,11 @@ def translation_file(language: str) -> Path:
     return resource_path(f"translations/tstray_{language}.qm")
 
 
+def translating() -> bool:
+    """Whether a translation is installed (the interface is not English)."""
+    return bool(_installed)
+
+
 def install_translation(setting: str, system_locale: QLocale | None = None) -> str:
     """Installs the translation for ``setting`` on the running application,
     replacing one installed before; returns the language now in use."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 import textwrap
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication, QLocale
+from PySide6.QtCore import QCoreApplication
 
+from tstray.i18n import translating
 from tstray.session.state import SessionSnapshot, SessionState
 
 # The translation context of every tstray string.
@@ -107,7 +108,7 @@ def reason_words(snapshot: SessionSnapshot) -> str:
     language a translated sentence chosen by the stable ``error_code`` takes
     its place, and the details stay in the log.
     """
-    if QLocale().language() == QLocale.Language.English:
+    if not translating():
         return snapshot.last_error
     return _reasons().get(snapshot.error_code, snapshot.last_error)
 
