@@ -16,6 +16,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# The loopback callback URLs TradeStation configures on a new API key.
+TRADESTATION_CALLBACK_URLS = (
+    "http://localhost",
+    "http://localhost:80",
+    "http://localhost:3000",
+    "http://localhost:3001",
+    "http://localhost:8080",
+    "http://localhost:31022",
+)
+
 DEFAULT_SCOPES = (
     "openid",
     "profile",

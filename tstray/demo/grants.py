@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tstray.config import TRADESTATION_CALLBACK_URLS
 from tstray.demo.faults import DemoStats
 from tstray.demo.tokens import ChainRegistry, DemoKeys, RefreshClaims
 
@@ -33,14 +34,7 @@ DEFAULT_USER_NAME = "Demo Trader"
 
 # The callback URLs TradeStation configures on a new API key; the allowed
 # logout URLs are the same hosts with "/logout".
-CALLBACK_URLS = (
-    "http://localhost",
-    "http://localhost:80",
-    "http://localhost:3000",
-    "http://localhost:3001",
-    "http://localhost:8080",
-    "http://localhost:31022",
-)
+CALLBACK_URLS = TRADESTATION_CALLBACK_URLS
 LOGOUT_URLS = tuple(f"{url}/logout" for url in CALLBACK_URLS)
 
 CODE_LIFETIME_S = 60

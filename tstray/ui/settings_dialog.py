@@ -33,21 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tstray.config import Config
+from tstray.config import TRADESTATION_CALLBACK_URLS, Config
 from tstray.config_writer import TomlValue, set_value
 from tstray.ui.texts import tr
 
 log = logging.getLogger(__name__)
 
-# The loopback callback URLs TradeStation's keys come with.
-CALLBACK_URLS = (
-    "http://localhost",
-    "http://localhost:80",
-    "http://localhost:3000",
-    "http://localhost:3001",
-    "http://localhost:8080",
-    "http://localhost:31022",
-)
+CALLBACK_URLS = TRADESTATION_CALLBACK_URLS
 # Scopes every sign-in needs: openid for the sign-in itself, offline_access
 # for the refresh token without which tstray cannot keep the session alive.
 REQUIRED_SCOPES = ("openid", "offline_access")
