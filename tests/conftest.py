@@ -24,6 +24,8 @@ os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 _private_home = Path(tempfile.mkdtemp(prefix="tstray-tests-"))
 for _name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
     os.environ[_name] = str(_private_home / _name.lower())
+# An autostart entry installed for all users (/etc/xdg) must not reach tests.
+os.environ["XDG_CONFIG_DIRS"] = str(_private_home / "xdg_config_dirs")
 
 
 def must_not_skip() -> bool:

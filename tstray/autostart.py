@@ -5,8 +5,10 @@ property list).
 
 The entry starts the same program that is running now (``python -m tstray``,
 or the frozen executable), with ``--demo`` and ``--config`` kept when the
-running profile uses them. It touches only the user's own entry, never a
-system-wide one, and never writes a secret: the command line holds none.
+running profile uses them. On Linux a system-wide entry (from a distribution
+package) is hidden, per the XDG Autostart spec, by a user entry with
+``Hidden=true``. It writes only the user's own entry, never a system-wide one,
+never through a symlink, and never a secret: the command line holds none.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import plistlib
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -88,30 +92,114 @@ def desktop_exec(command: Sequence[str]) -> str:
 
 
 def xdg_autostart_dir() -> Path:
-    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    """The user's autostart folder: ``$XDG_CONFIG_HOME/autostart``."""
+    # The Base Directory spec says a relative path in these variables is
+    # invalid and must be ignored.
+    config_home = os.environ.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(config_home):
+        config_home = str(Path.home() / ".config")
     return Path(config_home) / "autostart"
 
 
-class XdgAutostart:
-    """``$XDG_CONFIG_HOME/autostart/<name>.desktop`` (freedesktop.org)."""
+def xdg_system_autostart_dirs() -> list[Path]:
+    """The system-wide autostart folders, most important first:
+    ``autostart`` in each folder of ``$XDG_CONFIG_DIRS`` (``/etc/xdg``)."""
+    value = os.environ.get("XDG_CONFIG_DIRS", "")
+    folders = [part for part in value.split(":") if os.path.isabs(part)]
+    return [Path(folder) / "autostart" for folder in folders or ["/etc/xdg"]]
 
-    def __init__(self, name: str, folder: Path | None = None) -> None:
+
+def read_desktop_entry(path: Path) -> dict[str, str]:
+    """The keys of the ``[Desktop Entry]`` group of the file at ``path``.
+
+    Comments, other groups and localised keys (``Name[de]``) are left out;
+    spaces around ``=`` are ignored, as the Desktop Entry spec says.
+
+    Raises:
+        OSError: the file is missing, unreadable or not a regular file.
+        ValueError: the file is not UTF-8 or has no ``[Desktop Entry]`` group.
+    """
+    # A FIFO or device would block or never end; a session manager reads
+    # regular files only.
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(f"{path} is not a regular file")
+    text = path.read_bytes().decode("utf-8")
+
+    keys: dict[str, str] = {}
+    group: str | None = None
+    seen_group = False
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1]
+            seen_group = seen_group or group == "Desktop Entry"
+            continue
+        key, equals, value = line.partition("=")
+        if group == "Desktop Entry" and equals and "[" not in key:
+            keys[key.strip()] = value.strip()
+    if not seen_group:
+        raise ValueError(f"{path} has no [Desktop Entry] group")
+    return keys
+
+
+def _desktop_boolean(keys: dict[str, str], key: str) -> bool | None:
+    # GLib, which most session managers use, takes "true"/"1" and
+    # "false"/"0", case-sensitive; anything else counts as unset.
+    value = keys.get(key)
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    return None
+
+
+def entry_starts(keys: dict[str, str]) -> bool:
+    """Whether a desktop entry with these keys starts its program at login:
+    not ``Hidden=true`` and not turned off by GNOME's own switch."""
+    if _desktop_boolean(keys, "Hidden") is True:
+        return False
+    return _desktop_boolean(keys, "X-GNOME-Autostart-enabled") is not False
+
+
+class XdgAutostart:
+    """``$XDG_CONFIG_HOME/autostart/<name>.desktop`` (freedesktop.org).
+
+    A file of the same name in a system-wide folder (``$XDG_CONFIG_DIRS``,
+    put there by a distribution package, say) starts tstray too, unless the
+    user's own file overrides it; so turning start at login off while a
+    system entry exists writes a user entry with ``Hidden=true`` instead of
+    removing the user's file (XDG Autostart spec).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        folder: Path | None = None,
+        system_folders: Sequence[Path] | None = None,
+    ) -> None:
         self.path = (folder or xdg_autostart_dir()) / f"{name}.desktop"
+        if system_folders is None:
+            system_folders = xdg_system_autostart_dirs()
+        self.system_paths = [
+            system / self.path.name
+            for system in system_folders
+            if system / self.path.name != self.path
+        ]
 
     def is_enabled(self) -> bool:
-        # A user may have turned it off in the desktop's own settings.
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError:
-            return False
-        lines = {line.strip() for line in text.splitlines()}
-        return (
-            "Hidden=true" not in lines
-            and "X-GNOME-Autostart-enabled=false" not in lines
-        )
+        # The user's file wins, even when it turns the entry off; the desktop's
+        # own settings may have written Hidden or GNOME's switch into it.
+        user_keys = self._read(self.path)
+        if user_keys is not None:
+            return entry_starts(user_keys)
+        system_keys = self._system_entry()
+        return system_keys is not None and entry_starts(system_keys)
 
     def enable(self, command: Sequence[str]) -> None:
-        text = "\n".join(
+        # No Hidden key: this file also overrides and un-hides a system entry.
+        self._write(
             [
                 "[Desktop Entry]",
                 "Type=Application",
@@ -122,18 +210,70 @@ class XdgAutostart:
                 "Terminal=false",
                 "Categories=Office;Finance;",
                 "X-GNOME-Autostart-enabled=true",
-                "",
             ]
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_suffix(".desktop.tmp")
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, self.path)
         log.info("start at login enabled: %s", self.path)
 
     def disable(self) -> None:
-        self.path.unlink(missing_ok=True)
-        log.info("start at login disabled: %s removed", self.path)
+        system_keys = self._system_entry()
+        if system_keys is None:
+            # unlink removes a symlink itself, never the file it points to.
+            self.path.unlink(missing_ok=True)
+            log.info("start at login disabled: %s removed", self.path)
+            return
+
+        # Exec is required for a valid entry, though a hidden one never runs.
+        exec_value = system_keys.get("Exec") or desktop_exec(launch_command())
+        self._write(
+            [
+                "[Desktop Entry]",
+                "Type=Application",
+                "Name=tstray",
+                f"Exec={exec_value}",
+                "Hidden=true",
+            ]
+        )
+        log.info("start at login disabled: %s hides the system-wide entry", self.path)
+
+    def _system_entry(self) -> dict[str, str] | None:
+        # Only the most important readable file counts, as in the spec.
+        for path in self.system_paths:
+            keys = self._read(path)
+            if keys is not None:
+                return keys
+        return None
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, str] | None:
+        try:
+            return read_desktop_entry(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("autostart entry %s ignored: %s", path, exc)
+            return None
+
+    def _write(self, lines: list[str]) -> None:
+        # A fresh temp file in the same folder, then rename: the rename
+        # replaces a symlink at self.path rather than writing through it, and
+        # mkstemp never opens an existing path, so nothing is written outside
+        # the folder whatever links lie in it.
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=folder
+        )
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
+                file.write("\n".join([*lines, ""]))
+                file.flush()
+                os.fsync(file.fileno())
+            # mkstemp makes 0600; the entry holds no secret.
+            os.chmod(temp_name, 0o644)
+            os.replace(temp_name, self.path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
 
 
 # -- Windows -----------------------------------------------------------------

@@ -78,6 +78,8 @@ def test_xdg_entry_is_created_valid_and_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config home"))
+    # No system-wide entry: the machine's own /etc/xdg must not count.
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "no system entries"))
     entry = autostart_entry(demo=True, platform="linux")
     assert isinstance(entry, XdgAutostart)
     assert entry.path == tmp_path / "config home" / "autostart" / "tstray-demo.desktop"
@@ -115,7 +117,7 @@ def test_xdg_entry_is_created_valid_and_removed(
 def test_xdg_entry_turned_off_by_the_desktop_reads_as_disabled(
     tmp_path: Path,
 ) -> None:
-    entry = XdgAutostart("tstray", tmp_path)
+    entry = XdgAutostart("tstray", tmp_path, system_folders=[])
     entry.enable(["/usr/bin/python3", "-m", "tstray"])
     text = entry.path.read_text(encoding="utf-8")
     entry.path.write_text(text + "Hidden=true\n", encoding="utf-8")
