@@ -44,6 +44,11 @@ document in words.
 - Request bodies only on the pass-through (at most 1 MiB, with
   `Content-Length`; chunked request bodies are refused).
 - Every answer carries `Cache-Control: no-store`.
+- Just after tstray starts, the port answers before the stored session has
+  been read from the keyring (usually a fraction of a second): `/healthz`
+  says 503 until a token is held, and the routes that need the session wait
+  for it (at most 15 s, then 503 `starting`) rather than answer
+  `signed_out` for a tstray that holds a session.
 
 ## Routes
 

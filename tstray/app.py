@@ -1,18 +1,23 @@
 """Where the pieces meet: starts tstray's services and its tray, and stops
 them in order.
 
-Start-up order:
+Start-up order, quickest first, so that the icon shows and the port answers
+about as soon as any Qt tray app could (docs/performance.md, "Footprint"):
  1. logging, then the config (its problems are logged and shown);
  2. the Qt application and the single-instance lock; a second start hands its
     request to the first and exits here;
  3. the qasync event loop, exception hooks, SIGTERM/SIGINT handling;
  4. in demo mode, the local demo sign-in service;
- 5. the keyring store, the local API key, the HTTP client, the token client,
-    the session (which loads stored tokens);
- 6. the local token service on its own thread;
- 7. the tray icon and notifications;
- 8. the session's refresh loop and its wake-ups (resume, network back); then,
-    if asked, the sign-in window.
+ 5. the services, which import nothing heavy yet: the keyring store, the local
+    API key, the token client (httpx is made on its first request), the
+    session, the local token service;
+ 6. the tray icon and notifications;
+ 7. the local token service on its own thread; requests that need the
+    session wait until step 8 has read it, so a script started at login never
+    hears "signed out" from a signed-in tstray;
+ 8. the session loads the stored tokens (the keyring, on its own thread) and
+    starts its refresh loop; then the wake-ups (resume, network back) and, if
+    asked, the sign-in window.
 
 Shut-down runs the other way: the token service stops taking requests, the
 session finishes or abandons a refresh (saving a rotated token), the HTTP
@@ -31,7 +36,6 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import httpx
 import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -42,13 +46,15 @@ from tstray.config import ApiSettings, Config, load_config
 from tstray.i18n import install_translation
 from tstray.logs import install_exception_hooks, redactor, setup_logging
 from tstray.oauth.client import TokenClient
+from tstray.oauth.transport import LazyHttpClient
 from tstray.quit_signals import QuitOnSignals
 from tstray.server.api_key import load_or_create_api_key
 from tstray.server.service import LocalTokenService, PortInUseError
 from tstray.session.history import SessionHistory
 from tstray.session.lifecycle import Session
 from tstray.single_instance import InstanceOwner, run_owner_or_hand_over
-from tstray.storage.keyring_store import StoreError, TokenStore
+from tstray.storage.errors import StoreError
+from tstray.storage.process_store import HelperTokenStore
 from tstray.tray_app import TrayApp
 from tstray.ui.tooltips import install_tooltip_wrapper
 from tstray.wakeups import WakeUps
@@ -57,8 +63,6 @@ if TYPE_CHECKING:
     from tstray.demo import DemoSignInService
 
 log = logging.getLogger(__name__)
-
-HTTP_TIMEOUT = httpx.Timeout(15.0, connect=10.0)
 
 
 class Services:
@@ -91,11 +95,13 @@ class Services:
                 self.config = replace(self.config, api=ApiSettings(demo_api, demo_api))
             log.info("demo sign-in service on %s", self.demo.base_url)
 
-        self.store = TokenStore("tstray-demo" if profile.demo else "tstray")
+        # Each keyring task runs in a short-lived helper process, so the
+        # keyring library never lives in the tray (tstray.storage.helper).
+        self.store = HelperTokenStore("tstray-demo" if profile.demo else "tstray")
         self.api_key = load_or_create_api_key(profile.paths.api_key_file)
         redactor.add_secret(self.api_key)
 
-        self.http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
+        self.http = LazyHttpClient()
         self._client_secret: str | None = None
         self.token_client = TokenClient(
             self.config.tradestation, self.http, self.client_secret
@@ -121,6 +127,7 @@ class Services:
                 "live": self.config.api.live_url,
                 "sim": self.config.api.sim_url,
             },
+            session_loaded=False,
         )
         # Listeners run on the GUI loop; publish only hands the snapshot over.
         self.session.add_listener(self.server.publish)
@@ -207,10 +214,11 @@ async def _run(
     owner.command_received.connect(tray.on_instance_command)
     tray.start()
     services.history.record_start(services.session.snapshot)
-    # The stored session is loaded before the port opens, so that a script
-    # started at login never hears "signed out" from a signed-in tstray.
-    await services.session.start()
     tray.report_server_problem(services.start_server())
+    try:
+        await services.session.start()
+    finally:
+        services.server.mark_session_loaded()
     wakeups = WakeUps(services.session.wake)
     wakeups.start()
     if sign_in:

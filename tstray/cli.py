@@ -15,11 +15,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tstray import __version__
-from tstray.client import TokenUnavailableError, get_status, get_token
 from tstray.config import Config, load_config
 from tstray.paths import AppPaths, app_paths
+
+if TYPE_CHECKING:
+    # Imported by the commands that ask a running tstray; starting the app
+    # itself (the tray) needs no HTTP client.
+    from tstray.client import TokenUnavailableError
 
 EXIT_OK = 0
 EXIT_NO_TOKEN = 1
@@ -86,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     # The sign-in window's child process, for frozen builds (no "-m" there).
     parser.add_argument("--sign-in-window", action="store_true", help=argparse.SUPPRESS)
+    # The keyring helper's process, likewise (tstray.storage.helper).
+    parser.add_argument("--keyring-helper", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     token = commands.add_parser(
@@ -133,6 +140,8 @@ def _explain(error: TokenUnavailableError, profile: Profile) -> str:
 
 
 def command_token(profile: Profile, min_ttl_s: float) -> int:
+    from tstray.client import TokenUnavailableError, get_token
+
     try:
         token = get_token(
             min_ttl_s,
@@ -151,6 +160,8 @@ def command_token(profile: Profile, min_ttl_s: float) -> int:
 
 
 def command_status(profile: Profile, as_json: bool) -> int:
+    from tstray.client import TokenUnavailableError, get_status
+
     try:
         status, body = get_status(
             profile=profile.name,
@@ -221,6 +232,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from tstray.signin.window_process import main as window_main
 
         return window_main([])
+    if args.keyring_helper:
+        from tstray.storage.helper import run_and_exit
+
+        run_and_exit()
 
     profile = resolve_profile(
         getattr(args, "demo", False), getattr(args, "config", None)

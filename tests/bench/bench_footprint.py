@@ -1,6 +1,9 @@
 """How heavy tstray is next to the floor for any Qt tray app: start-up time,
 resident memory of the whole process tree, and CPU used while idle, printed
-side by side with ``tests/bench/bare_tray.py`` (one tray icon, nothing else).
+side by side with ``tests/bench/bare_tray.py`` (one tray icon, nothing else)
+and with ``tests/bench/stack_floor_tray.py`` (that tray plus the asyncio loop
+and loopback listener tstray's stack needs, and with ``--clients`` httpx and
+the keyring too): the floor for any tray built on tstray's fixed choices.
 
 Run inside the test desktop from the repository root:
 
@@ -36,6 +39,7 @@ from tests.helpers.footprint import (  # noqa: E402 (needs the path above)
     Memory,
     SignInServiceProcess,
     cpu_seconds,
+    healthz_answers,
     mapped_files,
     tray_icon_count,
     tray_panel_id,
@@ -45,6 +49,8 @@ from tests.helpers.footprint import (  # noqa: E402 (needs the path above)
 )
 
 BARE_TRAY = REPO / "tests" / "bench" / "bare_tray.py"
+STACK_FLOOR_TRAY = REPO / "tests" / "bench" / "stack_floor_tray.py"
+FLOOR_PORT = 31998
 # The interpreter both programs run on (--python); this one by default.
 PYTHON = [sys.executable]
 # Memory is read after the process had this long to settle (lazy loading,
@@ -72,6 +78,28 @@ def start_bare(panel: str) -> tuple[subprocess.Popen[bytes], float]:
     return process, shown - started
 
 
+def start_floor(
+    panel: str, clients: bool = False
+) -> tuple[subprocess.Popen[bytes], float]:
+    """Starts the stack-floor tray; returns it and its seconds to the icon
+    shown and /healthz answering, as tstray's start-up is timed."""
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb")
+    command = [*PYTHON, str(STACK_FLOOR_TRAY), "--port", str(FLOOR_PORT)]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [*command, "--clients"] if clients else command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    shown = wait_for_tray_icons(panel, 1, 60)
+    while not healthz_answers(FLOOR_PORT):
+        if process.poll() is not None or time.monotonic() - started > 60:
+            raise RuntimeError("the stack-floor tray did not serve /healthz")
+        time.sleep(0.005)
+    return process, max(shown, time.monotonic()) - started
+
+
 def stop_bare(process: subprocess.Popen[bytes], panel: str) -> None:
     process.terminate()
     process.wait(timeout=30)
@@ -97,23 +125,31 @@ def measure_start_up(
     runs: int, panel: str, home: Path, service: SignInServiceProcess
 ) -> dict[str, list[float]]:
     """Alternates bare and tstray starts; one unrecorded warm-up of each."""
-    times: dict[str, list[float]] = {"bare": [], "tstray icon": [], "tstray": []}
+    times: dict[str, list[float]] = {
+        "bare": [],
+        "floor": [],
+        "tstray icon": [],
+        "tstray": [],
+    }
     app = DemoTstray(
         home / "start-up", command=[*PYTHON, "-m", "tstray"], sign_in_service=service
     )
     for run in range(runs + 1):
         process, bare_s = start_bare(panel)
         stop_bare(process, panel)
+        process, floor_s = start_floor(panel)
+        stop_bare(process, panel)
         icon_s, ready_s = start_tstray(app, panel)
         stop_tstray(app, panel)
         if run == 0:
             continue
         times["bare"].append(bare_s)
+        times["floor"].append(floor_s)
         times["tstray icon"].append(icon_s)
         times["tstray"].append(ready_s)
         print(
-            f"  start-up run {run}: bare {bare_s:.2f} s, tstray icon {icon_s:.2f} s,"
-            f" icon+healthz {ready_s:.2f} s",
+            f"  start-up run {run}: bare {bare_s:.2f} s, stack floor {floor_s:.2f} s,"
+            f" tstray icon {icon_s:.2f} s, icon+healthz {ready_s:.2f} s",
             flush=True,
         )
     return times
@@ -135,6 +171,14 @@ def measure_import_s(runs: int) -> tuple[float, float]:
 
 def measure_bare_memory(panel: str) -> Memory:
     process, _ = start_bare(panel)
+    time.sleep(SETTLE_S)
+    memory = tree_memory(process.pid)
+    stop_bare(process, panel)
+    return memory
+
+
+def measure_floor_memory(panel: str, clients: bool) -> Memory:
+    process, _ = start_floor(panel, clients)
     time.sleep(SETTLE_S)
     memory = tree_memory(process.pid)
     stop_bare(process, panel)
@@ -203,10 +247,13 @@ def report(
 
     print("memory:", flush=True)
     bare = measure_bare_memory(panel)
+    floor = measure_floor_memory(panel, clients=False)
+    floor_clients = measure_floor_memory(panel, clients=True)
     app = DemoTstray(
         home / "memory", command=[*PYTHON, "-m", "tstray"], sign_in_service=service
     )
     start_tstray(app, panel)
+    app.wait_alone()  # the keyring helper that read the session has ended
     time.sleep(SETTLE_S)
     idle = tree_memory(app.pid)
 
@@ -233,6 +280,7 @@ def report(
     exit_code = app.stop()
 
     bare_s = statistics.median(times["bare"])
+    floor_s = statistics.median(times["floor"])
     icon_s = statistics.median(times["tstray icon"])
     ready_s = statistics.median(times["tstray"])
     cpu_per_600 = cpu_used * 600 / args.idle_s
@@ -299,8 +347,8 @@ def report(
     print()
     print("| measure | bare tray | tstray | ratio | goal |")
     print("| --- | ---: | ---: | ---: | --- |")
-    for name, floor, ours, ratio, goal in rows:
-        print(f"| {name} | {floor:.2f} | {ours:.2f} | {ratio:.2f}x | {goal} |")
+    for name, base, ours, ratio, goal in rows:
+        print(f"| {name} | {base:.2f} | {ours:.2f} | {ratio:.2f}x | {goal} |")
     print(
         f"| processes: idle / window open / after | {bare.processes} |"
         f" {idle.processes} / {window.processes} / {after.processes} | | |"
@@ -309,6 +357,27 @@ def report(
         f"| CPU-s in {args.idle_s:g} s idle, valid token | | {cpu_used:.3f} |"
         f" | < 0.5 per 600 s: {cpu_per_600:.3f} |"
     )
+    print()
+    print("The stack's floor (tests/bench/stack_floor_tray.py), same run:")
+    print()
+    print(
+        "| measure | bare tray | stack floor | floor + httpx, keyring | tstray"
+        " | tstray / bare | tstray / floor | tstray / floor + clients |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| start-up to icon + /healthz (s) | {bare_s:.2f} | {floor_s:.2f} | |"
+        f" {ready_s:.2f} | {ready_s / bare_s:.2f}x | {ready_s / floor_s:.2f}x | |"
+    )
+    for name, ours in (
+        ("RSS idle, signed out (MB)", idle.rss_mb),
+        ("RSS signed in, window closed (MB)", after.rss_mb),
+    ):
+        print(
+            f"| {name} | {bare.rss_mb:.2f} | {floor.rss_mb:.2f} |"
+            f" {floor_clients.rss_mb:.2f} | {ours:.2f} | {ours / bare.rss_mb:.2f}x |"
+            f" {ours / floor.rss_mb:.2f}x | {ours / floor_clients.rss_mb:.2f}x |"
+        )
     print()
     print(
         "QtWebEngine mapped in the main process: while the window was open"

@@ -135,7 +135,7 @@ async def run_all(options: argparse.Namespace, work_dir: Path) -> Results:
     async def client_secret() -> str | None:
         return DEMO_CLIENT_SECRET
 
-    token_client = TokenClient(settings, http, client_secret, clock=clock.utc)
+    token_client = TokenClient(settings, lambda: http, client_secret, clock=clock.utc)
     session = Session(
         token_client,
         MemoryStore(),

@@ -103,7 +103,7 @@ def run_client(
 
         transport = httpx.MockTransport(endpoint)
         async with httpx.AsyncClient(transport=transport, **client_options) as http:
-            return await call(TokenClient(SETTINGS, http, client_secret, clock))
+            return await call(TokenClient(SETTINGS, lambda: http, client_secret, clock))
 
     return asyncio.run(main())
 

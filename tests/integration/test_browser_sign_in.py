@@ -114,7 +114,9 @@ def _flow(
     async def secret() -> str:
         return DEMO_CLIENT_SECRET
 
-    return SignInFlow(settings, TokenClient(settings, http, secret), open_window)
+    return SignInFlow(
+        settings, TokenClient(settings, lambda: http, secret), open_window
+    )
 
 
 def test_user_signs_in_in_the_browser_and_tokens_arrive(

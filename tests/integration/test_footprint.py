@@ -30,6 +30,12 @@ def maps_webengine(pid: int) -> bool:
     return any(WEBENGINE_LIBRARY in path for path in mapped_files(pid))
 
 
+def maps_keyring_crypto(pid: int) -> bool:
+    """Whether ``pid`` maps the cryptography package the keyring's Secret
+    Service client needs (its compiled Rust library)."""
+    return any(f"{os.sep}cryptography{os.sep}" in path for path in mapped_files(pid))
+
+
 def wait_until_gone(pids: list[int], timeout_s: float) -> list[int]:
     """Waits for ``pids`` to end; returns those still running at the timeout."""
     deadline = time.monotonic() + timeout_s
@@ -66,7 +72,9 @@ def test_webengine_lives_only_in_the_sign_in_windows_processes(
 ) -> None:
     app.start()
     app.wait_serving()
-    assert tree_pids(app.pid) == [app.pid]
+    # The keyring helper that loads the stored session is the one child
+    # process of a tray at rest, and it ends once it has answered.
+    app.wait_alone()
     assert not maps_webengine(app.pid)
 
     app.open_sign_in_window()
@@ -82,5 +90,7 @@ def test_webengine_lives_only_in_the_sign_in_windows_processes(
     # Not just gone from the tree: no Chromium helper lives on as an orphan.
     assert wait_until_gone(children, timeout_s=30) == []
     assert not maps_webengine(app.pid)
+    # Signed in and saved: the keyring library did that in helpers, never here.
+    assert not maps_keyring_crypto(app.pid)
 
     assert app.stop() == 0

@@ -150,7 +150,9 @@ def run_client(
         # trust_env=False: a proxy variable in the environment must not send
         # loopback test traffic anywhere else.
         async with httpx.AsyncClient(timeout=timeout_s, trust_env=False) as http:
-            client = TokenClient(settings, http, client_secret, clock=lambda: NOW)
+            client = TokenClient(
+                settings, lambda: http, client_secret, clock=lambda: NOW
+            )
             return await call(client)
 
     return asyncio.run(main())

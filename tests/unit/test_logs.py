@@ -10,6 +10,7 @@ import pytest
 
 from tstray.logs import REDACTED, Redactor, redactor, setup_logging
 
+QUIETENED_LOGGERS = ("httpx", "httpcore", "asyncio", "qasync")
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIiwiZXhwIjoxfQ.c2lnbmF0dXJlLXZhbHVl"
 
 
@@ -48,12 +49,17 @@ def app_logging(tmp_path: Path) -> Iterator[Path]:
     log_file = tmp_path / "logs" / "tstray.log"
     root = logging.getLogger()
     level = root.level
+    # setup_logging quietens these; later tests (in the same process) read
+    # httpcore's debug lines to check them for secrets.
+    quietened = {name: logging.getLogger(name).level for name in QUIETENED_LOGGERS}
     setup_logging(log_file)
     yield log_file
     for handler in [h for h in root.handlers if getattr(h, "_tstray", False)]:
         root.removeHandler(handler)
         handler.close()
     root.setLevel(level)
+    for name, old_level in quietened.items():
+        logging.getLogger(name).setLevel(old_level)
 
 
 def test_handlers_write_redacted_lines_and_tracebacks(app_logging: Path) -> None:

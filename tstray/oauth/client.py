@@ -44,9 +44,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from tstray.config import TradeStationSettings
 from tstray.oauth.authorize import clean_for_display
@@ -59,6 +57,13 @@ from tstray.oauth.errors import (
     TokenEndpointError,
 )
 from tstray.oauth.tokens import TokenSet, parse_token_response, utc_now
+
+if TYPE_CHECKING:
+    # httpx is imported when the first request goes out (tstray.oauth.transport
+    # says why); the names here are for the type checker only.
+    import httpx
+
+HttpClientSource = Callable[[], "httpx.AsyncClient"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +111,8 @@ class TokenClient:
 
     Args:
         settings: the endpoints, API key and redirect URI.
-        http: the shared async HTTP client; its timeouts apply.
+        http: returns the shared async HTTP client (made on first use, see
+            ``tstray.oauth.transport``); its timeouts apply.
         client_secret: returns the key's secret, or ``None`` (PKCE keys).
         clock: the current time in UTC; read just before each request.
     """
@@ -114,7 +120,7 @@ class TokenClient:
     def __init__(
         self,
         settings: TradeStationSettings,
-        http: httpx.AsyncClient,
+        http: HttpClientSource,
         client_secret: Callable[[], Awaitable[str | None]],
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -229,9 +235,12 @@ class TokenClient:
     async def _post(
         self, what: str, url: str, **content: Any
     ) -> tuple[httpx.Response, int]:
+        import httpx
+
+        client = self._http()
         started = time.perf_counter()
         try:
-            response = await self._http.post(url, follow_redirects=False, **content)
+            response = await client.post(url, follow_redirects=False, **content)
         except (httpx.TransportError, OSError) as exc:
             # httpx wraps socket and TLS failures in TransportError; OSError
             # (ssl.SSLError among them) catches one that slips through. The
@@ -275,6 +284,8 @@ class TokenClient:
 
 def _network_words(exc: Exception) -> str:
     """Says in words how a request failed, without the exception's text."""
+    import httpx  # loaded already: a request was made
+
     # httpx reports a failed TLS handshake as a ConnectError caused by an
     # ssl.SSLError; walk a few links of the chain to tell it apart.
     cause: BaseException | None = exc

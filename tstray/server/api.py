@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import inspect
 import logging
 import re
 import time
@@ -153,6 +154,8 @@ class TokenApi:
         allowed_origins: web origins allowed to call, with CORS.
         upstreams: the pass-through's base URLs, ``{"live": ..., "sim": ...}``.
         events_heartbeat_s: how often an event stream gets a comment line.
+        session_loaded: False while the app is still reading the stored
+            session: requests that need it wait (see ``mark_session_loaded``).
 
     Attributes:
         events: the ``/v1/events`` streams; the service opens and closes it
@@ -174,10 +177,13 @@ class TokenApi:
         allowed_origins: Sequence[str] = (),
         upstreams: Mapping[str, str] | None = None,
         events_heartbeat_s: float = 15.0,
+        session_loaded: bool = True,
     ) -> None:
         self._snapshot = snapshot
         self._ensure_fresh = ensure_fresh
         self._main_loop = main_loop
+        self._session_loaded = session_loaded
+        self._load_waiters: list[asyncio.Future[None]] = []
         self._clock = clock
         self._rejections = rejections
         self._throttle = throttle
@@ -224,13 +230,52 @@ class TokenApi:
         """Whether a request may send a body (only to the pass-through)."""
         return self.passthrough.accepts_body(request)
 
+    def mark_session_loaded(self) -> None:
+        """Lets the requests waiting for the stored session through; call on
+        the serving loop once the session has read the keyring (or failed to).
+        """
+        self._session_loaded = True
+        waiters, self._load_waiters = self._load_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def forget_load_waiters(self) -> None:
+        """Drops waiters of a loop that stopped (the service restarts)."""
+        self._load_waiters = []
+
     def handle(self, request: Request) -> Answer | Awaitable[Answer]:
         """The ``HttpServer`` handler: the gate, then the route."""
-        answer = self._gate(request) or self._route(request)
+        answer = self._gate(request) or self._route_when_loaded(request)
         origin = request.headers.get("origin")
         if origin is not None and self._cors.allows(origin):
             return self._cors.decorate(answer, origin)
         return answer
+
+    def _route_when_loaded(self, request: Request) -> Answer | Awaitable[Answer]:
+        # The port opens before the keyring has been read, so that start-up
+        # is quick; until then only /healthz (503: no token yet) and the API
+        # description answer at once. A script started at login must never
+        # hear "signed out" from a tstray that holds a session.
+        if self._session_loaded or request.path in _NEEDS_NO_SESSION:
+            return self._route(request)
+        return self._route_after_load(request)
+
+    async def _route_after_load(self, request: Request) -> Answer:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._load_waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, self._refresh_timeout_s)
+        except TimeoutError:
+            return error_response(
+                503, "starting", "tstray is still reading its stored session"
+            )
+        finally:
+            if waiter in self._load_waiters:
+                self._load_waiters.remove(waiter)
+
+        answer = self._route(request)
+        return await answer if inspect.isawaitable(answer) else answer
 
     def _route(self, request: Request) -> Answer | Awaitable[Answer]:
         path = request.path
@@ -454,6 +499,8 @@ _ROUTES = {
 }
 # Under /v1/ but needing no key: the API's description holds no secret.
 _PUBLIC = frozenset({"/v1/openapi.json"})
+# Answered before the stored session has been read.
+_NEEDS_NO_SESSION = _PUBLIC | {"/healthz"}
 
 
 def served_routes() -> dict[str, tuple[str, ...]]:

@@ -49,6 +49,10 @@ ERROR_CODES: dict[str, tuple[tuple[int, ...], str]] = {
         "the token is valid but no token would live min_ttl seconds; ask for less",
     ),
     "refresh_timeout": ((503,), "the refresh did not finish in time"),
+    "starting": (
+        (503,),
+        "tstray has just started and is still reading its stored session",
+    ),
     "too_many_subscribers": ((503,), "too many /v1/events streams are open"),
     "unavailable": ((503,), "the service is stopping"),
     "http_version": ((505,), "only HTTP/1.0 and HTTP/1.1 are served"),
@@ -121,7 +125,7 @@ _SCHEMAS: dict[str, Any] = {
 _UNAUTHORIZED = _error("the API key is missing or wrong (`unauthorized`)")
 _NO_TOKEN = _error(
     "no valid token can be had: `signed_out`, `sign_in_needed`,"
-    " `token_expired`, `min_ttl_too_long`, `refresh_timeout`"
+    " `token_expired`, `min_ttl_too_long`, `refresh_timeout`, `starting`"
 )
 _SECURED: list[dict[str, list[str]]] = [{"apiKey": []}]
 

@@ -8,7 +8,9 @@ arrives, so TradeStation's long-lived quote and order streams work. A 401
 from upstream costs one refresh (shared with every request that hit it
 together, and at most one per ``forced_refresh_interval_s``) and one retry.
 
-It runs on the service's own loop with its own ``httpx.AsyncClient``. It never
+It runs on the service's own loop with its own ``httpx.AsyncClient``, made
+(and httpx imported) on the first forwarded request: most users never use
+the pass-through, and httpx with its TLS set-up costs about 11 MB. It never
 forwards the local API key or any other client header beyond the safe ones,
 never sends the token anywhere but the configured bases, never buffers an
 answer whole, and never logs a path, a query, a header or a body.
@@ -24,9 +26,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
-
-import httpx
 
 from tstray.server.http import (
     COMMON_HEADERS,
@@ -38,6 +39,9 @@ from tstray.server.http import (
     error_response,
 )
 from tstray.session.state import SessionSnapshot, SessionState
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +102,8 @@ class Passthrough:
         self._clock = clock
         self._refreshed = refreshed
         self._unavailable = unavailable
-        self._timeout = timeout or httpx.Timeout(30.0, connect=10.0, read=300.0)
+        self._timeout = timeout
+        self._open = False
         self._forced_refresh_interval_s = forced_refresh_interval_s
         self._forced: asyncio.Future[SessionSnapshot] | None = None
         self._forced_at = 0.0
@@ -112,16 +117,25 @@ class Passthrough:
         return request.method in BODY_METHODS and self.matches(request.path)
 
     def open(self) -> None:
-        """Makes the HTTP client; call on the serving loop's thread."""
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout,
-            follow_redirects=False,
-            # Streams are long-lived: the number open is bounded by the
-            # local service's own connection limit instead.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=16),
-        )
+        """Starts forwarding; call on the serving loop's thread. The HTTP
+        client is made there on the first request."""
+        self._open = True
+
+    def _http_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                timeout=self._timeout or httpx.Timeout(30.0, connect=10.0, read=300.0),
+                follow_redirects=False,
+                # Streams are long-lived: the number open is bounded by the
+                # local service's own connection limit instead.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=16),
+            )
+        return self._client
 
     async def aclose(self) -> None:
+        self._open = False
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -129,8 +143,7 @@ class Passthrough:
     async def handle(self, request: Request) -> Answer:
         """Forwards one request (it already passed the gate)."""
         found = self._base_of(request.path)
-        client = self._client
-        if found is None or client is None:
+        if found is None or not self._open:
             return error_response(404, "not_found", "no such path")
         prefix, base = found
         rest = request.path[len(prefix) :]
@@ -143,6 +156,9 @@ class Passthrough:
         if token is None:
             return self._unavailable(snapshot)
 
+        import httpx
+
+        client = self._http_client()
         name = prefix[len(PREFIX) : -1]
         answer: httpx.Response | None = None
         try:

@@ -81,6 +81,9 @@ class LocalTokenService:
             (TradeStation's when None).
         events_heartbeat_s: how often an event stream gets a comment line,
             which is how a vanished client is noticed.
+        session_loaded: False when the service starts before the stored
+            session has been read; requests that need the session then wait
+            for ``mark_session_loaded`` (at most ``refresh_timeout_s``).
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class LocalTokenService:
         allowed_origins: Sequence[str] = (),
         upstreams: Mapping[str, str] | None = None,
         events_heartbeat_s: float = 15.0,
+        session_loaded: bool = True,
     ) -> None:
         for host in hosts:
             if not ipaddress.ip_address(host).is_loopback:
@@ -125,6 +129,7 @@ class LocalTokenService:
             allowed_origins=allowed_origins,
             upstreams=upstreams,
             events_heartbeat_s=events_heartbeat_s,
+            session_loaded=session_loaded,
         )
         self._port = 0
         self._addresses: list[tuple[str, int]] = []
@@ -161,6 +166,18 @@ class LocalTokenService:
         """
         self._api.events.publish(snapshot)
 
+    def mark_session_loaded(self) -> None:
+        """Lets requests that need the session through, now that it has been
+        read from the keyring. Safe from any thread; works stopped too."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._api.mark_session_loaded)
+                return
+            except RuntimeError:
+                pass  # closed meanwhile: no request can be waiting
+        self._api.mark_session_loaded()
+
     def start(self) -> None:
         """Binds the port, then serves on the service's own thread.
 
@@ -175,6 +192,7 @@ class LocalTokenService:
         self._port = sockets[0].getsockname()[1]
         self._addresses = [sock.getsockname()[:2] for sock in sockets]
         self._api.set_port(self._port)
+        self._api.forget_load_waiters()
 
         self._loop = asyncio.new_event_loop()
         self._stop_requested = asyncio.Event()

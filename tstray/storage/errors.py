@@ -13,8 +13,6 @@ own message, which is kept on the chained ``__cause__`` for tracebacks.
 
 from __future__ import annotations
 
-from keyring import errors as keyring_errors
-
 
 class StoreError(Exception):
     """Base of every keyring storage failure.
@@ -78,6 +76,10 @@ def unavailable_from(exc: BaseException, action: str) -> KeyringUnavailableError
     Returns:
         The error to raise ``from exc``; its reason says what to do next.
     """
+    # Imported here, not at the top: the rest of the app uses these error
+    # classes long before (and often without) loading the keyring library.
+    from keyring import errors as keyring_errors
+
     kind = type(exc).__name__
     names = _class_names(exc)
 

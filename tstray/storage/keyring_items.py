@@ -29,7 +29,7 @@ from tstray.storage.errors import (
     no_keyring_error,
     unavailable_from,
 )
-from tstray.storage.worker import SerialWorker, WorkerClosedError
+from tstray.storage.worker import AbandonedCallError, SerialWorker, WorkerClosedError
 
 _log = logging.getLogger(__name__)
 
@@ -45,10 +45,6 @@ _NOT_OS_KEYRING_MODULES = (
     "keyring.backends.null",
     "keyring.backends.fail",
 )
-
-
-class AbandonedCallError(Exception):
-    """The worker thread was replaced; this job must make no further call."""
 
 
 def _backend_name(backend: KeyringBackend) -> str:

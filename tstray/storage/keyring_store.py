@@ -18,10 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TypeVar
-
-import keyring
-from keyring.backend import KeyringBackend
+from typing import TYPE_CHECKING, TypeVar
 
 from tstray.oauth.tokens import TokenSet
 from tstray.storage import chunking
@@ -33,13 +30,20 @@ from tstray.storage.errors import (
     timed_out,
     unavailable_from,
 )
-from tstray.storage.keyring_items import (
+from tstray.storage.worker import (
     AbandonedCallError,
-    KeyringItems,
-    check_backend,
-    default_max_value_len,
+    SerialWorker,
+    WorkerClosedError,
+    WorkerTimeoutError,
 )
-from tstray.storage.worker import SerialWorker, WorkerClosedError, WorkerTimeoutError
+
+if TYPE_CHECKING:
+    # The keyring library is imported on the worker thread by the first call
+    # (``_keyring_items``): finding the backend costs a tenth of a second,
+    # which the tray icon and the local port need not wait for.
+    from keyring.backend import KeyringBackend
+
+    from tstray.storage.keyring_items import KeyringItems
 
 __all__ = [
     "TOKENS_USERNAME",
@@ -237,6 +241,14 @@ class TokenStore:
         """The checked keyring items; runs on the worker thread only."""
         if self._items is not None:
             return self._items
+
+        import keyring
+
+        from tstray.storage.keyring_items import (
+            KeyringItems,
+            check_backend,
+            default_max_value_len,
+        )
 
         # Looking the backend up may itself talk to D-Bus, so it happens here
         # on the worker, under the same time limit as any other call.

@@ -36,6 +36,10 @@ class WorkerTimeoutError(Exception):
     """A job did not finish in time after it started; its thread was replaced."""
 
 
+class AbandonedCallError(Exception):
+    """The worker thread was replaced; this job must make no further call."""
+
+
 @dataclass(eq=False)
 class _Job:
     """One submitted call, where its outcome goes, and its progress.

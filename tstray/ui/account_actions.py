@@ -8,6 +8,10 @@ app switches to the new settings without a restart where it can and says
 which ones need one. This module never logs or shows a secret, never
 imports QtWebEngine (the sign-in window's profile folder is deleted as plain
 files, only while no sign-in window runs), and never blocks the event loop.
+
+The windows' modules and the autostart code are imported when first used:
+most days the tray never opens them, and importing them at start-up would
+cost every start its time and memory.
 """
 
 from __future__ import annotations
@@ -21,21 +25,16 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
-from tstray.autostart import autostart_entry, launch_command, set_start_at_login
 from tstray.oauth.errors import TokenEndpointError
 from tstray.paths import app_paths
-from tstray.storage.keyring_store import StoreError
-from tstray.ui.settings_dialog import (
-    SettingsDialog,
-    SettingsValues,
-    values_from_config,
-    write_settings,
-)
-from tstray.ui.setup_wizard import SetupWizard
+from tstray.storage.errors import StoreError
 from tstray.ui.texts import tr
 
 if TYPE_CHECKING:
     from tstray.app import Services
+    from tstray.autostart import AutostartEntry
+    from tstray.ui.settings_dialog import SettingsDialog, SettingsValues
+    from tstray.ui.setup_wizard import SetupWizard
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +111,7 @@ class AccountActions(QObject):
         self._settings: SettingsDialog | None = None
         # Parentless boxes live only while Python holds them.
         self._open_boxes: set[QMessageBox] = set()
-        profile = services.profile
-        self._autostart = autostart_entry(profile.demo)
-        default_config = app_paths(profile.name).config_file
-        explicit = profile.paths.config_file != default_config
-        self._launch_command = launch_command(
-            profile.demo, profile.paths.config_file if explicit else None
-        )
+        self._autostart_entry: AutostartEntry | None = None
 
     def environment(self) -> str:
         services = self._services
@@ -127,13 +120,36 @@ class AccountActions(QObject):
         )
 
     def current_values(self) -> SettingsValues:
+        from tstray.ui.settings_dialog import values_from_config
+
         return values_from_config(self._services.config, self._autostart.is_enabled())
+
+    @property
+    def _autostart(self) -> AutostartEntry:
+        if self._autostart_entry is None:
+            from tstray.autostart import autostart_entry
+
+            self._autostart_entry = autostart_entry(self._services.profile.demo)
+        return self._autostart_entry
+
+    def _launch_command(self) -> list[str]:
+        """The command the autostart entry runs: this tstray, as it runs now."""
+        from tstray.autostart import launch_command
+
+        profile = self._services.profile
+        default_config = app_paths(profile.name).config_file
+        explicit = profile.paths.config_file != default_config
+        return launch_command(
+            profile.demo, profile.paths.config_file if explicit else None
+        )
 
     # -- first run and settings --------------------------------------------
 
     def open_wizard(self) -> None:
         if _raise_if_open(self._wizard) or _raise_if_open(self._settings):
             return
+        from tstray.ui.setup_wizard import SetupWizard
+
         wizard = SetupWizard(self.current_values())
         wizard.setup_completed.connect(self.on_wizard_setup_completed)
         wizard.finished.connect(self.on_wizard_finished)
@@ -153,6 +169,8 @@ class AccountActions(QObject):
     def open_settings(self) -> None:
         if _raise_if_open(self._settings) or _raise_if_open(self._wizard):
             return
+        from tstray.ui.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(self.current_values(), demo=self._services.profile.demo)
         dialog.finished.connect(self.on_settings_finished)
         self._settings = dialog
@@ -170,6 +188,9 @@ class AccountActions(QObject):
     async def _save(
         self, new: SettingsValues, old: SettingsValues, *, test_sign_in: bool = False
     ) -> None:
+        from tstray.autostart import set_start_at_login
+        from tstray.ui.settings_dialog import write_settings
+
         services = self._services
         config_file = services.profile.paths.config_file
         try:
@@ -192,7 +213,7 @@ class AccountActions(QObject):
         if new.start_at_login != old.start_at_login:
             try:
                 set_start_at_login(
-                    self._autostart, new.start_at_login, self._launch_command
+                    self._autostart, new.start_at_login, self._launch_command()
                 )
             except OSError as exc:
                 self._show_problem(tr("Could not change start at login"), str(exc))

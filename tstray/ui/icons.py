@@ -2,20 +2,19 @@
 
 Each ``Health`` has its own SVG, with its own glyph as well as its own colour
 (dash, check, "!", cross), so the state can be told without seeing colour.
-The SVGs are rendered once per size with QtSvg and cached, so a state change
-never re-reads a file. ``icon_for`` needs a ``QGuiApplication`` (pixmaps
-do); the module never writes anywhere.
+The SVGs are rendered once per size by Qt's SVG icon engine (a plugin, so
+the QtSvg Python module is not imported on the way to the first icon) and
+cached, so a state change never re-reads a file. ``icon_for`` needs a
+``QGuiApplication`` (pixmaps do); the module never writes anywhere.
 """
 
 from __future__ import annotations
 
 import logging
-from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QSize
 from PySide6.QtGui import QIcon, QPainter, QPixmap
-from PySide6.QtSvg import QSvgRenderer
 
 from tstray.session.state import Health
 
@@ -31,7 +30,9 @@ ICON_FILES = {
     Health.NEEDS_USER: "icons/health-needs-user.svg",
 }
 
-# The source checkout's resources/ folder: <repo>/tstray/ui/icons.py -> <repo>.
+# Installed (a wheel, or a PyInstaller bundle): resources/ is package data
+# inside tstray/. In a source checkout it is the repository's own folder.
+_PACKAGED_RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 _CHECKOUT_RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 _icon_cache: dict[Health, QIcon] = {}
@@ -39,16 +40,8 @@ _icon_cache: dict[Health, QIcon] = {}
 
 def _candidates(name: str) -> list[Path]:
     """Where ``name`` may be, in the order it is looked for."""
-    found: list[Path] = []
-
-    # Installed: resources/ shipped as package data inside tstray/.
-    packaged = resources.files("tstray").joinpath("resources", *name.split("/"))
-    if isinstance(packaged, Path):
-        found.append(packaged)
-
-    # Source checkout: the repository's own resources/ folder.
-    found.append(_CHECKOUT_RESOURCES.joinpath(*name.split("/")))
-    return found
+    parts = name.split("/")
+    return [_PACKAGED_RESOURCES.joinpath(*parts), _CHECKOUT_RESOURCES.joinpath(*parts)]
 
 
 def resource_path(name: str) -> Path:
@@ -75,6 +68,9 @@ def resource_path(name: str) -> Path:
 
 def render_svg(svg: bytes, size_px: int) -> QPixmap:
     """Renders ``svg`` into a square, transparent pixmap of ``size_px``."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtSvg import QSvgRenderer
+
     renderer = QSvgRenderer(QByteArray(svg))
     if not renderer.isValid():
         raise ValueError("not a valid SVG image")
@@ -99,10 +95,13 @@ def icon_for(health: Health) -> QIcon:
     if cached is not None:
         return cached
 
-    svg = resource_path(ICON_FILES[health]).read_bytes()
+    path = resource_path(ICON_FILES[health])
+    drawn = QIcon(str(path))
+    if drawn.isNull():
+        raise ValueError(f"{path} is not an icon Qt can draw")
     icon = QIcon()
     for size_px in ICON_SIZES_PX:
-        icon.addPixmap(render_svg(svg, size_px))
+        icon.addPixmap(drawn.pixmap(QSize(size_px, size_px), 1.0))
 
     log.debug("rendered the %s icon at %s px", health.name, ICON_SIZES_PX)
     _icon_cache[health] = icon
