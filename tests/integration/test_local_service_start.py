@@ -5,6 +5,8 @@ that needs the session waits for it, so a script started at login never hears
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import threading
 from collections.abc import Iterator
 
@@ -22,6 +24,8 @@ from tests.integration.local_service_support import (
     snapshot,
 )
 from tstray.server import LocalTokenService
+from tstray.server.api import BadKeyThrottle, RejectionLog, TokenApi
+from tstray.server.http import Request, Response
 from tstray.session.state import SessionSnapshot, SessionState
 
 pytestmark = pytest.mark.usefixtures("no_secrets_in_logs")
@@ -132,3 +136,40 @@ def test_marked_while_stopped_holds_for_the_next_start(
         assert get(service.port, "/v1/token").status == 200
     finally:
         service.stop()
+
+
+def test_loaded_just_before_a_waiting_request_starts_is_not_missed() -> None:
+    # The route decides to wait, then the session is marked loaded before
+    # its coroutine first runs (both on the serving loop): it must not sleep
+    # until the time limit.
+    async def scenario() -> Response:
+        session = Session(current=snapshot(SessionState.VALID))
+        api = TokenApi(
+            api_key=API_KEY,
+            snapshot=session.read,
+            ensure_fresh=session.ensure_fresh,
+            main_loop=asyncio.get_running_loop(),
+            clock=Clock(),
+            rejections=RejectionLog(),
+            throttle=BadKeyThrottle(),
+            refresh_timeout_s=30,
+            session_loaded=False,
+        )
+        api.set_port(31023)
+        request = Request(
+            "GET",
+            "/v1/token",
+            "",
+            {"host": "127.0.0.1:31023", "authorization": f"Bearer {API_KEY}"},
+            http_10=False,
+            keep_alive=True,
+        )
+        waiting = api.handle(request)
+        assert inspect.isawaitable(waiting)
+
+        api.mark_session_loaded()
+        answer = await asyncio.wait_for(waiting, 5)
+        assert isinstance(answer, Response)
+        return answer
+
+    assert asyncio.run(scenario()).status == 200

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from tests.conftest import skip_or_fail
 from tests.integration.app_support import REPO, App
+from tests.integration.qt_loop_support import close_qasync_loop
 from tests.reliability.support import (
     DemoProcess,
     delete_tokens,
@@ -190,8 +192,12 @@ def test_quit_from_the_menu_finishes_the_refresh_and_releases_everything(
         try:
             loop.run_until_complete(asyncio.wait_for(scenario(), 90))
         finally:
-            loop.close()
+            close_qasync_loop(loop)
             asyncio.set_event_loop(None)
+        # The app's tray, menu and timers are garbage now: delete them here,
+        # on the GUI thread, before another thread's collection can (see
+        # qt_loop_support.py).
+        gc.collect()
 
         # The refresh under way finished, and its rotated token was saved.
         stored = stored_tokens()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.helpers.devtools import click, fill_and_click
 from tests.helpers.sign_in_site import COOKIE_NAME, RedirectPortWatch, SignInSite
+from tests.integration.qt_loop_support import close_qasync_loop
 from tstray.signin.launcher import SignInWindowError, run_sign_in_window
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,7 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     asyncio.set_event_loop(event_loop)
     yield event_loop
     asyncio.set_event_loop(None)
-    event_loop.close()
+    close_qasync_loop(event_loop)
 
 
 @pytest.fixture

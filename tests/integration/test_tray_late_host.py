@@ -53,14 +53,17 @@ def bare_screen() -> Iterator[str]:
     number = os.read(read_end, 16).decode().strip()
     os.close(read_end)
     display = f":{number}"
-    # Seen once under load: the number arrived before clients could connect.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    # Seen under load: the number arrived before clients could connect.
+    deadline = time.monotonic() + 60
+    while True:
         probe = subprocess.run(
             ["xwininfo", "-display", display, "-root"], capture_output=True
         )
         if probe.returncode == 0:
             break
+        if time.monotonic() > deadline or xvfb.poll() is not None:
+            xvfb.kill()
+            pytest.fail(f"Xvfb on {display} never took a client")
         time.sleep(0.1)
     yield display
     xvfb.kill()

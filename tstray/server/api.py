@@ -262,6 +262,12 @@ class TokenApi:
         return self._route_after_load(request)
 
     async def _route_after_load(self, request: Request) -> Answer:
+        # Loaded between the check in _route_when_loaded and now (this
+        # coroutine starts later, on the same loop): no waiter would be woken.
+        if self._session_loaded:
+            answer = self._route(request)
+            return await answer if inspect.isawaitable(answer) else answer
+
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._load_waiters.append(waiter)
         try:
