@@ -91,3 +91,11 @@ def test_bundle_signs_in_through_its_own_window(frozen_app: DemoTstray) -> None:
     token = frozen_app.run("token")
     assert token.returncode == 0 and token.stdout.strip()
     assert frozen_app.stop() == 0
+
+    # The bundle's keyring helper (tstray --keyring-helper) saved the session
+    # and another reads it back at the next start: no sign-in needed.
+    frozen_app.start()
+    frozen_app.wait_serving()
+    again = frozen_app.run("token")
+    assert again.returncode == 0 and again.stdout.strip(), again.stderr
+    assert frozen_app.stop() == 0

@@ -37,6 +37,7 @@ _log = logging.getLogger(__name__)
 # quiet machine and a few seconds on a busy one; this is added to the
 # keyring's own time limit before the helper is given up on.
 START_ALLOWANCE_S = 20.0
+_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 
 
 def helper_command() -> list[str]:
@@ -165,6 +166,8 @@ class HelperTokenStore:
                 capture_output=True,
                 timeout=limit_s,
                 check=False,
+                # A windowed app on Windows would flash a console otherwise.
+                creationflags=_NO_WINDOW,
             )
         except subprocess.TimeoutExpired as exc:
             raise timed_out(action, limit_s) from exc
