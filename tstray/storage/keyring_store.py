@@ -15,7 +15,6 @@ read, and never logs, raises or ``repr``s a token or a secret.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -30,12 +29,8 @@ from tstray.storage.errors import (
     timed_out,
     unavailable_from,
 )
-from tstray.storage.worker import (
-    AbandonedCallError,
-    SerialWorker,
-    WorkerClosedError,
-    WorkerTimeoutError,
-)
+from tstray.storage.tasks import run_store_task
+from tstray.storage.worker import SerialWorker
 
 if TYPE_CHECKING:
     # The keyring library is imported on the worker thread by the first call
@@ -54,7 +49,6 @@ __all__ = [
     "client_secret_username",
 ]
 
-_log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 TOKENS_USERNAME = "tokens"
@@ -203,38 +197,14 @@ class TokenStore:
     async def _run(self, action: str, job: Callable[[KeyringItems], _T]) -> _T:
         """Runs ``job`` on the worker and turns every failure into a
         ``StoreError``, logged once with its reason."""
-        try:
-            return await self._worker.run(
-                lambda: job(self._keyring_items()), self._timeout_s
-            )
-        except StoreError as exc:
-            self._log_failure(action, exc)
-            raise
-        except (WorkerTimeoutError, AbandonedCallError) as exc:
-            # AbandonedCallError reaches a caller only if its job was given up
-            # on at the very moment it answered: a timeout all the same.
-            error: StoreError = timed_out(action, self._timeout_s)
-            self._log_failure(action, error)
-            raise error from exc
-        except WorkerClosedError as exc:
-            error = KeyringUnavailableError(
-                "The keyring store is closed because tstray is shutting down."
-            )
-            self._log_failure(action, error)
-            raise error from exc
-        except Exception as exc:
-            error = unavailable_from(exc, action)
-            self._log_failure(action, error)
-            raise error from exc
-
-    def _log_failure(self, action: str, error: StoreError) -> None:
-        level = logging.ERROR if isinstance(error, StoredDataError) else logging.WARNING
-        _log.log(
-            level,
-            "Could not %s (keyring service %r): %s",
-            action,
-            self._service,
-            error.reason,
+        return await run_store_task(
+            self._worker,
+            lambda: job(self._keyring_items()),
+            service=self._service,
+            action=action,
+            timeout_s=self._timeout_s,
+            timed_out=lambda: timed_out(action, self._timeout_s),
+            error_for=unavailable_from,
         )
 
     def _keyring_items(self) -> KeyringItems:

@@ -29,7 +29,8 @@ from tstray.storage.errors import (
     StoreError,
     timed_out,
 )
-from tstray.storage.worker import SerialWorker, WorkerClosedError, WorkerTimeoutError
+from tstray.storage.tasks import run_store_task
+from tstray.storage.worker import SerialWorker
 
 _log = logging.getLogger(__name__)
 
@@ -126,32 +127,17 @@ class HelperTokenStore:
     async def _ask(self, action: str, request: dict[str, Any]) -> str | None:
         request = {**request, "service": self._service, "timeout_s": self._timeout_s}
         limit_s = self._timeout_s + self._start_allowance_s
-        try:
-            # The worker's own limit is a backstop: subprocess.run kills a
-            # helper that overruns limit_s first.
-            return await self._worker.run(
-                lambda: self._exchange(action, request, limit_s), limit_s + 5.0
-            )
-        except StoreError as exc:
-            self._log_failure(action, exc)
-            raise
-        except WorkerTimeoutError as exc:
-            error: StoreError = timed_out(action, limit_s)
-            self._log_failure(action, error)
-            raise error from exc
-        except WorkerClosedError as exc:
-            error = KeyringUnavailableError(
-                "The keyring store is closed because tstray is shutting down."
-            )
-            self._log_failure(action, error)
-            raise error from exc
-        except Exception as exc:
-            error = KeyringUnavailableError(
-                f"The keyring helper failed to {action} ({type(exc).__name__}):"
-                " tstray will try again."
-            )
-            self._log_failure(action, error)
-            raise error from exc
+        # The worker's own limit is a backstop: subprocess.run kills a helper
+        # that overruns limit_s first.
+        return await run_store_task(
+            self._worker,
+            lambda: self._exchange(action, request, limit_s),
+            service=self._service,
+            action=action,
+            timeout_s=limit_s + 5.0,
+            timed_out=lambda: timed_out(action, limit_s),
+            error_for=_helper_failed,
+        )
 
     def _exchange(
         self, action: str, request: dict[str, Any], limit_s: float
@@ -197,15 +183,12 @@ class HelperTokenStore:
             raise StoredDataError(reason)
         raise KeyringUnavailableError(reason)
 
-    def _log_failure(self, action: str, error: StoreError) -> None:
-        level = logging.ERROR if isinstance(error, StoredDataError) else logging.WARNING
-        _log.log(
-            level,
-            "Could not %s (keyring service %r): %s",
-            action,
-            self._service,
-            error.reason,
-        )
+
+def _helper_failed(exc: Exception, action: str) -> StoreError:
+    return KeyringUnavailableError(
+        f"The keyring helper failed to {action} ({type(exc).__name__}):"
+        " tstray will try again."
+    )
 
 
 def _read_answer(output: bytes) -> dict[str, Any] | None:
