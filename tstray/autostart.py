@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from tstray.own_command import own_command
+
 log = logging.getLogger(__name__)
 
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
@@ -44,7 +46,7 @@ def launch_command(
         executable: the Python interpreter, or the frozen program.
         frozen: whether ``executable`` is tstray itself (no ``-m``).
     """
-    command = [executable] if frozen else [executable, "-m", "tstray"]
+    command = own_command("tstray", executable=executable, frozen=frozen)
     if demo:
         command.append("--demo")
     if config_file is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import subprocess
 import sys
 import uuid
@@ -29,6 +30,7 @@ from tstray.storage.errors import KeyringUnavailableError, StoredDataError
 from tstray.storage.process_store import HelperTokenStore, helper_command
 
 _T = TypeVar("_T")
+REPO = Path(__file__).resolve().parents[2]
 
 ACCESS = "access-token-helper-Vq7Lm2Rx9Kc4Tz1B"
 REFRESH = "refresh-token-helper-Jw3Hn8Yd5Gs0Pf6E"
@@ -81,8 +83,23 @@ def fake_helper(tmp_path: Path, body: str) -> list[str]:
     return [sys.executable, str(script)]
 
 
-def test_the_helper_command_runs_this_python() -> None:
-    assert helper_command() == [sys.executable, "-m", "tstray.storage.helper"]
+def test_the_helper_command_runs_this_python_without_the_current_folder() -> None:
+    assert helper_command() == [sys.executable, "-P", "-m", "tstray.storage.helper"]
+
+
+def test_a_module_in_the_start_folder_is_never_imported_by_the_helper(
+    service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A user who keeps a token.py (or json.py) where tstray was started.
+    for name in ("token.py", "json.py", "keyring.py"):
+        (tmp_path / name).write_text("raise SystemExit('imported')\n")
+    monkeypatch.chdir(tmp_path)
+    store = HelperTokenStore(service)
+    try:
+        run(store.save_tokens(TOKENS))
+        assert run(store.load_tokens()) == TOKENS
+    finally:
+        store.close()
 
 
 @pytest.mark.usefixtures("no_secrets_in_logs")
@@ -225,3 +242,39 @@ def test_a_closed_store_refuses_new_tasks(store: HelperTokenStore) -> None:
 
     with pytest.raises(KeyringUnavailableError, match="shutting down"):
         run(store.load_tokens())
+
+
+def test_a_helper_whose_tray_is_gone_ends_even_with_the_keyring_hung(
+    service: str, tmp_path: Path
+) -> None:
+    # The keyring hangs (an unlock prompt nobody answers) and the tray that
+    # asked has quit: the helper must not linger behind its stuck thread.
+    control = tmp_path / "control"
+    control.write_text("hang", encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHON_KEYRING_BACKEND": "tests.helpers.fake_keyring_backends.SlowKeyring",
+        "TSTRAY_TEST_KEYRING_CONTROL": str(control),
+        "PYTHONPATH": str(REPO),
+    }
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read the answer
+    helper = subprocess.Popen(
+        helper_command(),
+        stdin=subprocess.PIPE,
+        stdout=write_end,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(write_end)
+    try:
+        assert helper.stdin is not None
+        helper.stdin.write(
+            b'{"op": "load_tokens", "service": "%s", "timeout_s": 0.5}'
+            % service.encode()
+        )
+        helper.stdin.close()
+        assert helper.wait(timeout=60) == 3  # EXIT_NO_READER
+    finally:
+        helper.kill()
+        control.write_text("", encoding="utf-8")

@@ -52,8 +52,10 @@ def unquote_exec(value: str) -> list[str]:
 
 
 def test_launch_command() -> None:
+    # -P: a stray tstray.py or json.py in the login folder is never imported.
     assert launch_command(executable="/usr/bin/python3", frozen=False) == [
         "/usr/bin/python3",
+        "-P",
         "-m",
         "tstray",
     ]

@@ -13,13 +13,15 @@ import asyncio
 import contextlib
 import json
 import logging
-import sys
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QLocale, QProcess, QProcessEnvironment
 
 from tstray.oauth.authorize import clean_for_display, is_redirect_target
+from tstray.own_command import own_command
+from tstray.ui.texts import tr
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +50,27 @@ class SignInWindowError(Exception):
 
 def default_command() -> list[str]:
     """Returns the command that starts the sign-in window's process."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "--sign-in-window"]
-    return [sys.executable, "-m", "tstray.signin.window_process"]
+    return own_command("tstray.signin.window_process", "--sign-in-window")
+
+
+def root_refusal(environment: Mapping[str, str]) -> str:
+    """Why the window cannot start for a root user, or "" when it can.
+
+    Chromium refuses to run as root with its sandbox on, and only dies with
+    a line on stderr; saying so first is kinder. The sandbox is turned off
+    only in test set-ups, through Qt's documented variables.
+    """
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return ""
+    if environment.get("QTWEBENGINE_DISABLE_SANDBOX"):
+        return ""
+    if "--no-sandbox" in environment.get("QTWEBENGINE_CHROMIUM_FLAGS", ""):
+        return ""
+    return tr(
+        "The sign-in window cannot run as root: its browser engine refuses to"
+        " start there. Run tstray as your normal user, or use “Sign in with"
+        " my browser…”."
+    )
 
 
 async def run_sign_in_window(
@@ -85,6 +105,11 @@ async def run_sign_in_window(
         SignInWindowError: the child did not start, crashed, or did not
             answer with one result line.
     """
+    if command is None:
+        refusal = root_refusal(env if env is not None else os.environ)
+        if refusal:
+            raise SignInWindowError(refusal)
+
     program, *arguments = list(command) if command is not None else default_command()
     request = {
         "sign_in_url": sign_in_url,

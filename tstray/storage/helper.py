@@ -20,7 +20,8 @@ client-secret tasks. The answer is exactly one JSON line on stdout::
     {"ok": false, "error": "keyring_unavailable" | "stored_data", "reason": "..."}
 
 exit 0; a request it cannot read gets ``{"ok": false, "error":
-"bad_request", ...}`` and exit 2. The work itself is ``TokenStore``'s, so its
+"bad_request", ...}`` and exit 2; exit 3 when nobody is left to read the
+answer, 1 on anything unexpected. The work itself is ``TokenStore``'s, so its
 rules hold here: nothing stored is removed because of a failure, and a reason
 never quotes a stored value. This process logs nothing and writes nothing but
 the answer.
@@ -29,6 +30,7 @@ the answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -40,7 +42,9 @@ from tstray.storage.errors import StoredDataError, StoreError
 from tstray.storage.keyring_store import TokenStore
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_BAD_REQUEST = 2
+EXIT_NO_READER = 3
 
 OPERATIONS = frozenset(
     {
@@ -78,7 +82,7 @@ def read_request(raw: bytes) -> dict[str, Any]:
         raise BadRequestError("the request is not a JSON object")
 
     op = request.get("op")
-    if op not in OPERATIONS:
+    if not isinstance(op, str) or op not in OPERATIONS:
         raise BadRequestError("unknown op")
     needed = ["service"]
     if op == "save_tokens":
@@ -90,6 +94,8 @@ def read_request(raw: bytes) -> dict[str, Any]:
     for name in needed:
         if not isinstance(request.get(name), str) or not request[name]:
             raise BadRequestError(f"{name} is missing or not text")
+        if not _is_plain_text(request[name]):
+            raise BadRequestError(f"{name} holds a NUL or a lone surrogate")
 
     if op == "save_tokens":
         try:
@@ -104,6 +110,17 @@ def read_request(raw: bytes) -> dict[str, Any]:
         raise BadRequestError("timeout_s is out of range")
     request["timeout_s"] = float(timeout_s)
     return request
+
+
+def _is_plain_text(text: str) -> bool:
+    # D-Bus drops the connection on a NUL; a lone surrogate cannot be sent.
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def serve(request: dict[str, Any]) -> str | None:
@@ -166,18 +183,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         answer = answer_for(request)
         code = EXIT_OK
 
-    answer_out.write(json.dumps(answer) + "\n")
-    answer_out.flush()
+    try:
+        answer_out.write(json.dumps(answer) + "\n")
+        answer_out.flush()
+    except OSError:
+        # BrokenPipeError: the tray that asked has gone (quit or killed).
+        return EXIT_NO_READER
     return code
 
 
 def run_and_exit() -> None:
-    """Serves one request and ends the process."""
-    exit_code = main()
-    sys.stderr.flush()
-    # A keyring call that hung past its time limit leaves a thread behind;
-    # the answer is out, so the process ends without waiting for it.
-    os._exit(exit_code)
+    """Serves one request and ends the process, whatever happened.
+
+    A keyring call that hung past its time limit leaves a thread behind, so
+    the process must not wait for its threads: it ends here at once, also
+    when the answer could not be written or something failed unexpectedly.
+    """
+    exit_code = EXIT_FAILED
+    try:
+        exit_code = main()
+    finally:
+        with contextlib.suppress(OSError):
+            sys.stderr.flush()
+        os._exit(exit_code)
 
 
 if __name__ == "__main__":

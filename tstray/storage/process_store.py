@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 from tstray.oauth.tokens import TokenSet
+from tstray.own_command import own_command
 from tstray.storage.codec import decode_tokens, encode_tokens
 from tstray.storage.errors import (
     KeyringUnavailableError,
@@ -43,9 +43,7 @@ _NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 
 def helper_command() -> list[str]:
     """How to start the keyring helper: this Python, or the frozen app."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "--keyring-helper"]
-    return [sys.executable, "-m", "tstray.storage.helper"]
+    return own_command("tstray.storage.helper", "--keyring-helper")
 
 
 class HelperTokenStore:
