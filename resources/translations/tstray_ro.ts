@@ -80,6 +80,11 @@
       <translation>Nu am putut deschide browserul sistemului.</translation>
     </message>
     <message>
+      <location filename="../../tstray/signin/launcher.py" />
+      <source>The sign-in window cannot run as root: its browser engine refuses to start there. Run tstray as your normal user, or use “Sign in with my browser…”.</source>
+      <translation>Fereastra de autentificare nu poate rula ca root: motorul ei de navigare refuză să pornească așa. Pornește tstray ca utilizatorul tău obișnuit sau folosește „Autentificare în browserul meu…”.</translation>
+    </message>
+    <message>
       <location filename="../../tstray/signin/window.py" />
       <source>Not secure: {host}</source>
       <translation>Nesigur: {host}</translation>
@@ -818,6 +823,11 @@
     </message>
     <message>
       <location filename="../../tstray/ui/texts.py" />
+      <source>Keyring locked, stored sign-in not read yet</source>
+      <translation>Seiful de parole e blocat, autentificarea salvată nu a fost citită încă</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
       <source>Signed out</source>
       <translation>Deconectat</translation>
     </message>
@@ -865,6 +875,11 @@
       <location filename="../../tstray/ui/texts.py" />
       <source>tstray — {headline}</source>
       <translation>tstray — {headline}</translation>
+    </message>
+    <message>
+      <location filename="../../tstray/ui/texts.py" />
+      <source>Unlock your keyring; tstray tries again every 30 s</source>
+      <translation>Deblochează seiful de parole; tstray încearcă din nou la fiecare 30 s</translation>
     </message>
     <message>
       <location filename="../../tstray/ui/texts.py" />

@@ -141,6 +141,10 @@ def test_without_dbus_the_app_runs_signs_in_and_serves_from_memory(
     )
     assert status["state"] == "signed_out"
     assert "No system keyring" in status["last_error"]
+    # A script is not told "signed out": a session may be stored behind it.
+    answer = app.get("/v1/token")
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "keyring_unavailable"
     _wait_for_notices(app, KEYRING_NOTICE, 1)
 
     app.sign_in_through_the_window()

@@ -173,3 +173,18 @@ def test_loaded_just_before_a_waiting_request_starts_is_not_missed() -> None:
         return answer
 
     assert asyncio.run(scenario()).status == 200
+
+
+def test_a_keyring_that_could_not_be_read_is_not_signed_out(
+    starting_service: LocalTokenService, session: Session
+) -> None:
+    # The load failed (keyring locked): the session says signed out only for
+    # want of anything loaded, and tries again.
+    session.current = SessionSnapshot(
+        state=SessionState.SIGNED_OUT, error_code="keyring_unavailable"
+    )
+    starting_service.mark_session_loaded()
+
+    answer = get(starting_service.port, "/v1/token")
+    assert answer.status == 503
+    assert answer.json()["error"] == "keyring_unavailable"

@@ -126,6 +126,15 @@ def test_tooltip_when_signed_out() -> None:
     assert tooltip(SessionSnapshot(), NOW).startswith("tstray \u2014 Signed out\n")
 
 
+def test_tooltip_when_the_keyring_could_not_be_read() -> None:
+    unread = SessionSnapshot(error_code="keyring_unavailable")
+
+    first, second = tooltip(unread, NOW).split("\n")
+
+    assert first == "tstray \u2014 Keyring locked, stored sign-in not read yet"
+    assert second == "Unlock your keyring; tstray tries again every 30 s"
+
+
 @pytest.mark.parametrize(
     ("code", "expected"),
     [

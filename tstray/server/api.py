@@ -532,6 +532,13 @@ def _min_ttl_s(query: str) -> float | None:
 
 
 def _unavailable(snapshot: SessionSnapshot) -> Response:
+    if snapshot.keyring_unread:
+        # Not "signed_out": a session may well be stored behind the lock.
+        message = (
+            "tstray could not read its stored session: the keyring is locked or"
+            " not answering; unlock it, tstray tries again every 30 s"
+        )
+        return error_response(503, "keyring_unavailable", message)
     if snapshot.state is SessionState.SIGNED_OUT:
         return error_response(
             503, "signed_out", "no one is signed in; sign in from the tray"

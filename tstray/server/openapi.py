@@ -42,6 +42,11 @@ ERROR_CODES: dict[str, tuple[tuple[int, ...], str]] = {
         "the TradeStation API could not be reached or answered nonsense",
     ),
     "signed_out": ((503,), "no one is signed in; sign in from the tray"),
+    "keyring_unavailable": (
+        (503,),
+        "the stored session could not be read: the keyring is locked or not"
+        " answering; tstray tries again every 30 s",
+    ),
     "sign_in_needed": ((503,), "TradeStation wants a new sign-in"),
     "token_expired": ((503,), "no token with enough life left; tstray is retrying"),
     "min_ttl_too_long": (
@@ -125,7 +130,8 @@ _SCHEMAS: dict[str, Any] = {
 _UNAUTHORIZED = _error("the API key is missing or wrong (`unauthorized`)")
 _NO_TOKEN = _error(
     "no valid token can be had: `signed_out`, `sign_in_needed`,"
-    " `token_expired`, `min_ttl_too_long`, `refresh_timeout`, `starting`"
+    " `token_expired`, `min_ttl_too_long`, `refresh_timeout`, `starting`,"
+    " `keyring_unavailable`"
 )
 _SECURED: list[dict[str, list[str]]] = [{"apiKey": []}]
 

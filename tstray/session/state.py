@@ -95,6 +95,16 @@ class SessionSnapshot:
     def health(self) -> Health:
         return health_of(self.state)
 
+    @property
+    def keyring_unread(self) -> bool:
+        """Whether the stored session could not be read (the keyring is
+        locked or not answering): "signed out" only because nothing could be
+        loaded yet, and the session tries again."""
+        return (
+            self.state is SessionState.SIGNED_OUT
+            and self.error_code == "keyring_unavailable"
+        )
+
     def token_if_valid(self, now: datetime, min_ttl_s: float = 0) -> str | None:
         """Returns the access token only if it lives at least ``min_ttl_s``
         more seconds by the wall clock: an expired token is never served."""

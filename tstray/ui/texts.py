@@ -183,6 +183,8 @@ def headline(snapshot: SessionSnapshot, now: datetime, with_reason: bool = True)
             shows the reason on a line of its own).
     """
     state = snapshot.state
+    if snapshot.keyring_unread:
+        return tr("Keyring locked, stored sign-in not read yet")
     if state is SessionState.SIGNED_OUT:
         return tr("Signed out")
     if state is SessionState.VALID:
@@ -226,7 +228,9 @@ def tooltip(snapshot: SessionSnapshot, now: datetime) -> str:
     """The tray icon's tooltip: app name and state, then what to know next."""
     first = tr("tstray \u2014 {headline}").format(headline=headline(snapshot, now))
     state = snapshot.state
-    if state is SessionState.SIGNED_OUT:
+    if snapshot.keyring_unread:
+        second = tr("Unlock your keyring; tstray tries again every 30 s")
+    elif state is SessionState.SIGNED_OUT:
         second = tr("Click to sign in to TradeStation")
     elif state is SessionState.SIGN_IN_NEEDED:
         second = tr("Click to sign in again")
