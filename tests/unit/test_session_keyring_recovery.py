@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.unit.test_session_lifecycle import (
     Clock,
     MemoryStore,
@@ -75,3 +77,42 @@ def test_waking_retries_a_failed_save_at_once() -> None:
         await session.stop()
 
     run(scenario)
+
+
+def test_quitting_saves_tokens_the_keyring_refused_earlier() -> None:
+    # A rotated refresh token the keyring would not take lives only in
+    # memory; a quit after the keyring came back must not lose it.
+    async def scenario() -> None:
+        clock = Clock()
+        store = MemoryStore()
+        store.fail_saves = 1
+        session, _ = make_session(clock, ScriptedRefresher(clock), store)
+        await session.start()
+        fresh = tokens_at(clock, serial=5, refresh_token="rotated-refresh")
+        await session.signed_in(fresh)
+        assert store.tokens is None
+
+        await session.stop()
+
+        assert store.tokens == fresh
+
+    run(scenario)
+
+
+def test_quitting_says_so_when_the_keyring_still_refuses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> None:
+        clock = Clock()
+        store = MemoryStore()
+        store.fail_saves = 2
+        session, _ = make_session(clock, ScriptedRefresher(clock), store)
+        await session.start()
+        await session.signed_in(tokens_at(clock, serial=6))
+
+        await session.stop()
+
+        assert store.tokens is None
+
+    run(scenario)
+    assert "the next start may need a new sign-in" in caplog.text

@@ -26,13 +26,13 @@ from datetime import datetime, timedelta
 
 from tstray.oauth.errors import (
     FinalError,
-    NetworkError,
     SignInRequiredError,
     TemporaryError,
 )
 from tstray.oauth.tokens import TokenSet, utc_now
 from tstray.session.backoff import retry_delay_s
 from tstray.session.collaborators import TokenRefresher, TokenRevoker, TokenStorage
+from tstray.session.snapshots import retrying_snapshot, valid_snapshot
 from tstray.session.state import SessionSnapshot, SessionState
 from tstray.session.timing import lifetime_s, refresh_due_at, with_trusted_expiry
 from tstray.storage.errors import KeyringUnavailableError
@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 
 SessionListener = Callable[[SessionSnapshot], None]
 
-# Rotating refresh-token chains end 24 hours after the sign-in that began them.
-ROTATING_CHAIN_LIFETIME = timedelta(hours=24)
 # Refreshes asked for by clients (min_ttl) come at most this often.
 MIN_ON_DEMAND_INTERVAL_S = 5.0
 # How often to retry the keyring when it was locked or unreachable.
@@ -140,6 +138,24 @@ class Session:
                         " %.0f s; the stored tokens are those from before it",
                         grace_s,
                     )
+        await self._save_before_stopping(grace_s)
+
+    async def _save_before_stopping(self, grace_s: float) -> None:
+        # Tokens the keyring refused earlier (a rotated refresh token, say)
+        # live only in memory: one last try, or the next start has to ask
+        # for a sign-in.
+        if not self._unsaved or self._tokens is None:
+            return
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            try:
+                if await asyncio.wait_for(self._save(self._tokens), grace_s):
+                    return
+            except TimeoutError:
+                pass
+        log.warning(
+            "quitting with tokens the keyring would not take; the next start may"
+            " need a new sign-in"
+        )
 
     def wake(self) -> None:
         """Re-checks the schedule now: call after a resume from sleep or when
@@ -450,12 +466,6 @@ class Session:
         )
         self._not_before = now + timedelta(seconds=delay_s)
 
-        if expired:
-            state = SessionState.EXPIRED_RETRYING
-        elif isinstance(exc, NetworkError):
-            state = SessionState.OFFLINE
-        else:
-            state = SessionState.RETRYING
         log.warning(
             "refresh failed (attempt %d): %s; retry in %.0f s; token %s",
             self._failures,
@@ -468,14 +478,8 @@ class Session:
             else "missing",
         )
         self._publish(
-            replace(
-                self._snapshot,
-                state=state,
-                next_refresh_at=self._not_before,
-                last_error=exc.reason,
-                error_code="network"
-                if isinstance(exc, NetworkError)
-                else "server_error",
+            retrying_snapshot(
+                self._snapshot, exc, token_expired=expired, retry_at=self._not_before
             )
         )
 
@@ -504,30 +508,14 @@ class Session:
     def _publish_valid(self, tokens: TokenSet, *, refreshed: bool = True) -> None:
         self._remember_secret(tokens.access_token)
         self._remember_secret(tokens.refresh_token)
-        now = self._clock()
-        if tokens.refresh_token is None:
-            state = SessionState.SIGN_IN_NEEDED
-        elif tokens.is_valid(now):
-            state = SessionState.VALID
-        else:
-            # A stored token that expired while tstray was not running: the
-            # loop refreshes it at once.
-            state = SessionState.REFRESHING
-        deadline = None
-        if tokens.refresh_token_rotates and tokens.signed_in_at is not None:
-            deadline = tokens.signed_in_at + ROTATING_CHAIN_LIFETIME
         self._publish(
-            SessionSnapshot(
-                state=state,
-                access_token=tokens.access_token,
-                expires_at=tokens.expires_at,
-                scope=tokens.scope,
-                account=tokens.account,
-                last_refresh_at=now if refreshed else self._snapshot.last_refresh_at,
-                next_refresh_at=refresh_due_at(tokens, self._margin_s),
-                last_error=self._snapshot.last_error if self._unsaved else "",
-                error_code=self._snapshot.error_code if self._unsaved else "",
-                sign_in_deadline=deadline,
+            valid_snapshot(
+                tokens,
+                now=self._clock(),
+                margin_s=self._margin_s,
+                previous=self._snapshot,
+                refreshed=refreshed,
+                keep_error=self._unsaved,
             )
         )
 
