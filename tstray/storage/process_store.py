@@ -107,8 +107,11 @@ class HelperTokenStore:
         """As ``TokenStore.save_client_secret``."""
         if not secret:
             raise ValueError("the client secret must not be empty")
-        request = {"op": "save_client_secret", "client_id": client_id}
-        request["secret"] = secret
+        request = {
+            "op": "save_client_secret",
+            "client_id": client_id,
+            "secret": secret,
+        }
         await self._ask("save the client secret", request)
 
     async def delete_client_secret(self, client_id: str) -> None:
