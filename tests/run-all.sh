@@ -20,8 +20,9 @@ export QTWEBENGINE_DISABLE_SANDBOX=1
 # Runs one group of tests in a pytest process of its own. A group whose
 # pytest process dies of a signal (exit 128 and up, not a test failure) is run
 # once more and the crash is reported: an intermittent segfault inside
-# pytest-qt's event processing between Qt tests is being tracked down (see
-# docs/reliability.md, "Known problems"). Test failures are never retried.
+# pytest-qt's event processing between Qt tests was found and fixed in the
+# tests (docs/reliability.md, "Known problems"); this stays until enough clean
+# runs show it is gone. Test failures are never retried.
 run_group() {
   local code=0
   for attempt in 1 2; do
