@@ -158,18 +158,24 @@ async def run_sign_in_window(
     process.closeWriteChannel()
 
     try:
-        await exited.wait()
-    except asyncio.CancelledError:
-        await _stop(process, exited)
-        raise
-    finally:
-        on_process_ready_read_standard_error()
+        try:
+            await exited.wait()
+        except asyncio.CancelledError:
+            await _stop(process, exited)
+            raise
+        finally:
+            on_process_ready_read_standard_error()
 
-    if start_failed:
-        raise SignInWindowError(
-            f"The sign-in window could not start: {process.errorString()}"
-        )
-    return _read_result(process, redirect_uri)
+        if start_failed:
+            raise SignInWindowError(
+                f"The sign-in window could not start: {process.errorString()}"
+            )
+        return _read_result(process, redirect_uri)
+    finally:
+        # Deleted here, on the GUI thread, by Qt: left to Python, the process
+        # object (in a cycle with the slots above) could be freed by the
+        # cycle collector on another thread, where a QObject must not die.
+        process.deleteLater()
 
 
 async def _stop(process: QProcess, exited: asyncio.Event) -> None:
