@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,89 +23,29 @@ import pytest
 
 from tests.conftest import skip_or_fail
 from tests.helpers.devtools import click, fill_and_click
-from tests.helpers.ports import free_port
+from tests.helpers.footprint import DemoTstray
 
 pytestmark = pytest.mark.e2e
 
 ACCESS_LIFETIME_S = 20
 
 
-class DemoApp:
-    """One `tstray --demo` process tree with its own folders and ports."""
+class DemoApp(DemoTstray):
+    """``tstray --demo`` with 20-second tokens, as its own process with its
+    own folders and port, plus what this test asks of it."""
 
     def __init__(self, home: Path) -> None:
-        self.home = home
-        self.config_file = home / "config" / "config.toml"
-        self.port = free_port()
-        self.debug_port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.config_file.parent.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(
-            f"[server]\nport = {self.port}\n[demo]\naccess_lifetime_s = {ACCESS_LIFETIME_S}\n",
-            encoding="utf-8",
-        )
+        super().__init__(home, access_lifetime_s=ACCESS_LIFETIME_S)
 
-    @property
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            XDG_CONFIG_HOME=str(self.home / "xdg-config"),
-            XDG_STATE_HOME=str(self.home / "xdg-state"),
-            XDG_DATA_HOME=str(self.home / "xdg-data"),
-            XDG_RUNTIME_DIR=str(self.home / "runtime"),
-            # The sign-in window's child process inherits these: tests only.
-            QTWEBENGINE_DISABLE_SANDBOX="1",
-            QTWEBENGINE_REMOTE_DEBUGGING=f"127.0.0.1:{self.debug_port}",
-        )
-        (self.home / "runtime").mkdir(mode=0o700, exist_ok=True)
-        return env
-
-    @property
-    def command(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "tstray",
-            "--demo",
-            "--config",
-            str(self.config_file),
-        ]
+    def start(self) -> None:
+        """Starts the app and waits until its port answers."""
+        super().start()
+        self.wait_serving()
 
     def tstray(
         self, *args: str, timeout_s: float = 60
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self.command, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
-
-    def start(self) -> None:
-        log = (self.home / "stderr.log").open("ab")
-        self.process = subprocess.Popen(
-            self.command,
-            env=self.env,
-            stdout=log,
-            stderr=log,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.stderr()
-            try:
-                httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise AssertionError("tstray did not start serving: " + self.stderr())
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
-        self.process = None
-        return code
+        return self.run(*args, timeout_s=timeout_s)
 
     def api_key(self) -> str:
         result = self.tstray("api-key")
@@ -137,10 +75,6 @@ class DemoApp:
         raise AssertionError(
             f"no (new) token in {timeout_s} s: {self.get('/v1/status').text}"
         )
-
-    def stderr(self) -> str:
-        path = self.home / "stderr.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def log_text(self) -> str:
         return (self.home / "xdg-state" / "tstray" / "demo" / "tstray.log").read_text(

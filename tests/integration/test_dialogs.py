@@ -14,19 +14,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QWidget,
 )
 from pytestqt.qtbot import QtBot
 
+from tests.helpers.keyboard import focused
 from tstray.ui.first_run import API_KEY_PAGE_URL, FirstRunDialog
 
 SECRET = "s3cret-client-value"
-
-
-def focused() -> QWidget:
-    widget = QApplication.focusWidget()
-    assert widget is not None, "nothing has the keyboard focus"
-    return widget
 
 
 @pytest.fixture

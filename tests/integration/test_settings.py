@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLineEdit,
     QMessageBox,
-    QWidget,
 )
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import skip_or_fail
+from tests.helpers.keyboard import focused, tab_to
 from tstray.autostart import xdg_autostart_dir
 from tstray.cli import Profile
 from tstray.config import Config, load_config
@@ -61,21 +61,6 @@ scopes = ["openid", "offline_access", "MarketData"]
 [server]
 port = 31023
 """
-
-
-def focused() -> QWidget:
-    widget = QApplication.focusWidget()
-    assert widget is not None, "nothing has the keyboard focus"
-    return widget
-
-
-def tab_to(qtbot: QtBot, name: str, limit: int = 20) -> QWidget:
-    """Presses Tab until the widget named ``name`` has the focus."""
-    for _ in range(limit):
-        if focused().objectName() == name:
-            return focused()
-        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
-    raise AssertionError(f"Tab never reached {name}; stuck at {focused()!r}")
 
 
 @pytest.fixture

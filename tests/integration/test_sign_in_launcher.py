@@ -85,6 +85,26 @@ async def wait_for_request(site: SignInSite, path: str) -> None:
         await asyncio.sleep(0.05)
 
 
+def real_window(
+    url: str, redirect_port: RedirectPortWatch, profile_dir: Path, env: dict[str, str]
+) -> Coroutine[Any, Any, str | None]:
+    """The real sign-in window's process, on ``url``."""
+    return run_sign_in_window(
+        url, redirect_port.redirect_uri, profile_dir, "test-profile", env=env
+    )
+
+
+def fake_child(tmp_path: Path, command: list[str]) -> Coroutine[Any, Any, str | None]:
+    """``command`` standing in for the window's process."""
+    return run_sign_in_window(
+        "http://127.0.0.1:9/login",
+        "http://localhost:31022",
+        tmp_path,
+        "test-profile",
+        command=command,
+    )
+
+
 def children_of(pid: int) -> list[int]:
     """Process ids whose parent is ``pid`` (Linux /proc)."""
     children = []
@@ -154,12 +174,8 @@ def test_signing_in_in_the_child_window_returns_the_redirect(
 
     async def sign_in() -> str | None:
         window = asyncio.ensure_future(
-            run_sign_in_window(
-                site.url("/login"),
-                redirect_port.redirect_uri,
-                tmp_path / "web-profile",
-                "test-profile",
-                env=child_env,
+            real_window(
+                site.url("/login"), redirect_port, tmp_path / "web-profile", child_env
             )
         )
         await fill_and_click(
@@ -196,12 +212,8 @@ def test_cancelling_closes_the_child_and_everything_it_started(
 ) -> None:
     async def open_then_cancel() -> tuple[int, list[int]]:
         window = asyncio.ensure_future(
-            run_sign_in_window(
-                site.url("/login"),
-                redirect_port.redirect_uri,
-                tmp_path / "web-profile",
-                "test-profile",
-                env=child_env,
+            real_window(
+                site.url("/login"), redirect_port, tmp_path / "web-profile", child_env
             )
         )
         await wait_for_request(site, "/login")
@@ -241,13 +253,7 @@ def test_a_child_that_ignores_the_request_to_stop_is_killed(
 
     async def open_then_cancel() -> int:
         window = asyncio.ensure_future(
-            run_sign_in_window(
-                "http://127.0.0.1:9/login",
-                "http://localhost:31022",
-                tmp_path,
-                "test-profile",
-                command=[sys.executable, "-c", child_code],
-            )
+            fake_child(tmp_path, [sys.executable, "-c", child_code])
         )
         while not started.exists():
             await asyncio.sleep(0.05)
@@ -279,26 +285,14 @@ def test_cookies_survive_into_the_next_child_process(
 
     async def first_sign_in() -> str | None:
         window = asyncio.ensure_future(
-            run_sign_in_window(
-                site.url("/set-cookie"),
-                redirect_port.redirect_uri,
-                profile_dir,
-                "test-profile",
-                env=child_env,
-            )
+            real_window(site.url("/set-cookie"), redirect_port, profile_dir, child_env)
         )
         await click(debug_port, "#to-redirect", "/set-cookie", TIMEOUT_S)
         return await window
 
     async def second_window_then_cancel() -> None:
         window = asyncio.ensure_future(
-            run_sign_in_window(
-                site.url("/show-cookie"),
-                redirect_port.redirect_uri,
-                profile_dir,
-                "test-profile",
-                env=child_env,
-            )
+            real_window(site.url("/show-cookie"), redirect_port, profile_dir, child_env)
         )
         await wait_for_request(site, "/show-cookie")
         window.cancel()
@@ -333,16 +327,7 @@ def test_a_child_without_a_proper_answer_is_an_error(
     loop: asyncio.AbstractEventLoop, tmp_path: Path, child_code: str, reason: str
 ) -> None:
     with pytest.raises(SignInWindowError) as caught:
-        run(
-            loop,
-            run_sign_in_window(
-                "http://127.0.0.1:9/login",
-                "http://localhost:31022",
-                tmp_path,
-                "test-profile",
-                command=[sys.executable, "-c", child_code],
-            ),
-        )
+        run(loop, fake_child(tmp_path, [sys.executable, "-c", child_code]))
 
     assert reason in caught.value.reason
 
@@ -351,16 +336,7 @@ def test_a_child_that_cannot_start_is_an_error(
     loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
     with pytest.raises(SignInWindowError, match="could not start"):
-        run(
-            loop,
-            run_sign_in_window(
-                "http://127.0.0.1:9/login",
-                "http://localhost:31022",
-                tmp_path,
-                "test-profile",
-                command=[str(tmp_path / "no-such-program")],
-            ),
-        )
+        run(loop, fake_child(tmp_path, [str(tmp_path / "no-such-program")]))
 
 
 def test_a_closed_window_is_none(
@@ -368,16 +344,7 @@ def test_a_closed_window_is_none(
 ) -> None:
     child_code = 'import sys; sys.stdin.read(); print(\'{"result": "cancelled"}\')'
 
-    result = run(
-        loop,
-        run_sign_in_window(
-            "http://127.0.0.1:9/login",
-            "http://localhost:31022",
-            tmp_path,
-            "test-profile",
-            command=[sys.executable, "-c", child_code],
-        ),
-    )
+    result = run(loop, fake_child(tmp_path, [sys.executable, "-c", child_code]))
 
     assert result is None
 

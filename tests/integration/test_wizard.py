@@ -14,28 +14,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget, QWizard
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWizard
 from pytestqt.qtbot import QtBot
 
+from tests.helpers.keyboard import focused, tab_to
 from tstray.config import DEFAULT_SCOPES
 from tstray.ui.settings_dialog import SettingsValues
 from tstray.ui.setup_wizard import API_KEY_PAGE_URL, SetupWizard
 
 SECRET = "s3cret-client-value-Wz55"
-
-
-def focused() -> QWidget:
-    widget = QApplication.focusWidget()
-    assert widget is not None, "nothing has the keyboard focus"
-    return widget
-
-
-def tab_to(qtbot: QtBot, name: str, limit: int = 20) -> QWidget:
-    for _ in range(limit):
-        if focused().objectName() == name:
-            return focused()
-        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
-    raise AssertionError(f"Tab never reached {name}; stuck at {focused()!r}")
 
 
 def screenshot(wizard: SetupWizard, page: int) -> None:

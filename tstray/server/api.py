@@ -262,23 +262,21 @@ class TokenApi:
         return self._route_after_load(request)
 
     async def _route_after_load(self, request: Request) -> Answer:
-        # Loaded between the check in _route_when_loaded and now (this
-        # coroutine starts later, on the same loop): no waiter would be woken.
-        if self._session_loaded:
-            answer = self._route(request)
-            return await answer if inspect.isawaitable(answer) else answer
-
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._load_waiters.append(waiter)
-        try:
-            await asyncio.wait_for(waiter, self._refresh_timeout_s)
-        except TimeoutError:
-            return error_response(
-                503, "starting", "tstray is still reading its stored session"
-            )
-        finally:
-            if waiter in self._load_waiters:
-                self._load_waiters.remove(waiter)
+        # Checked again: this coroutine starts later than _route_when_loaded
+        # decided to wait, and the session may have loaded in between (on
+        # this same loop), with no waiter yet to wake.
+        if not self._session_loaded:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._load_waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, self._refresh_timeout_s)
+            except TimeoutError:
+                return error_response(
+                    503, "starting", "tstray is still reading its stored session"
+                )
+            finally:
+                if waiter in self._load_waiters:
+                    self._load_waiters.remove(waiter)
 
         answer = self._route(request)
         return await answer if inspect.isawaitable(answer) else answer

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -170,8 +171,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # TokenStore logs each failure; here the parent logs it, so the helper
     # stays silent unless something is badly wrong.
-    import logging
-
     logging.disable(logging.ERROR)
 
     try:
